@@ -33,7 +33,9 @@
   X(EUTF8, -19, "text is not valid utf-8")                                                         \
   X(EFULL, -20, "capacity exhausted")                                                              \
   X(EUSAGE, -21, "usage error")                                                                    \
-  X(EBADTAG, -22, "bad domain tag or chain id")
+  X(EBADTAG, -22, "bad domain tag or chain id")                                                   \
+  X(ESTORE, -23, "storage engine failure")                                                         \
+  X(EMAPFULL, -24, "storage map full")
 
 enum blok_err {
 #define BLOK__ERR_ENUM(name, value, msg) BLOK_##name = (value),
