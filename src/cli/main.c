@@ -15,7 +15,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
-  {"version", NULL, "version                print the version"},
+    {"vin", blok__cmd_vin, "vin check [--json] VIN...  validate and decode VINs (ISO 3779)"},
 };
 
 static void usage(FILE *out) {
