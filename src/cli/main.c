@@ -15,6 +15,8 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+    {"keygen", blok__cmd_keygen, "keygen --out FILE      write a new Ed25519 key file (mode 0600)"},
+    {"key", blok__cmd_key, "key show FILE          print a key file's public key in hex"},
     {"vin", blok__cmd_vin, "vin check [--json] VIN...  validate and decode VINs (ISO 3779)"},
 };
 
