@@ -35,7 +35,15 @@
   X(EUSAGE, -21, "usage error")                                                                    \
   X(EBADTAG, -22, "bad domain tag or chain id")                                                   \
   X(ESTORE, -23, "storage engine failure")                                                         \
-  X(EMAPFULL, -24, "storage map full")
+  X(EMAPFULL, -24, "storage map full")                                                            \
+  X(ESTALE, -25, "nonce already used by this sender")                                              \
+  X(EGAP, -26, "nonce leaves a gap after the sender's last one")                                   \
+  X(EEXPIRED, -27, "transaction expired")                                                          \
+  X(ENOTPERMITTED, -28, "sender not permitted for this kind")                                      \
+  X(EDUPLICATE, -29, "already known")                                                              \
+  X(EUNKNOWNKIND, -30, "unknown transaction kind")                                                 \
+  X(ETIMEOUT, -31, "timed out")                                                                    \
+  X(EREFUSED, -32, "refused by the module")
 
 enum blok_err {
 #define BLOK__ERR_ENUM(name, value, msg) BLOK_##name = (value),

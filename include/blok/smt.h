@@ -99,5 +99,11 @@ BLOK_WUR enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out);
 void blok_smt_memstore_free(struct blok_smt_memstore *m);
 void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *s);
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m);
+/* Calls fn for every node (in table order); stops at and returns the first error. */
+BLOK_WUR enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
+                                                 enum blok_err (*fn)(void *ctx,
+                                                                     const uint8_t hash[32],
+                                                                     const struct blok_smt_node *n),
+                                                 void *ctx);
 
 #endif

@@ -17,12 +17,14 @@
 
 /* The core tables. Modules open their own with blok_store_table. */
 enum blok_table {
-  BLOK_TABLE_META = 0,   /* name -> value: chain id, head height ... */
-  BLOK_TABLE_BLOCKS = 1, /* u64 height (big-endian, so cursors go in height order) -> block */
-  BLOK_TABLE_TXIDX = 2,  /* tx id[32] -> u64 height, u32 position (canonical encoding) */
-  BLOK_TABLE_SMT = 3,    /* node hash[32] -> state-tree node (65 bytes) */
-  BLOK_TABLE_STATE = 4,  /* state-tree key[32] -> value bytes */
-  BLOK_TABLE_CORE_COUNT = 5,
+  BLOK_TABLE_META = 0,      /* name -> value: the head ... */
+  BLOK_TABLE_BLOCKS = 1,    /* u64 height (big-endian, so cursors go in height order) -> block */
+  BLOK_TABLE_TXIDX = 2,     /* tx id[32] -> location and result (docs/PROTOCOL.md, "Storage") */
+  BLOK_TABLE_SMT = 3,       /* node hash[32] -> state-tree node (65 bytes) */
+  BLOK_TABLE_STATE = 4,     /* state-tree key[32] -> value bytes */
+  BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
+  BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
+  BLOK_TABLE_CORE_COUNT = 7,
 };
 
 #define BLOK_STORE_TABLES_MAX     64

@@ -95,3 +95,12 @@ void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m) {
   return m->count;
 }
+
+enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
+                                        enum blok_err (*fn)(void *ctx, const uint8_t hash[32],
+                                                            const struct blok_smt_node *n),
+                                        void *ctx) {
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].used) BLOK_TRY(fn(ctx, m->slots[i].hash, &m->slots[i].node));
+  return BLOK_OK;
+}

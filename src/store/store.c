@@ -20,8 +20,8 @@
 
 #define DEFAULT_MAP_BYTES ((size_t)64 << 20)
 
-static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {"meta", "blocks", "txidx", "smt",
-                                                              "state"};
+static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {"meta",  "blocks", "txidx",    "smt",
+                                                              "state", "qc",     "blockhash"};
 
 struct blok_store {
   MDB_env *env;

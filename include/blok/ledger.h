@@ -1,0 +1,107 @@
+/*
+ * The ledger core: genesis, block execution and commit, and the reads the API serves.
+ *
+ * A block is built in four steps, the same for the proposer and (with the consensus issue) for
+ * every validator that checks a proposal:
+ *
+ *   blok_exec_begin   a fresh execution on top of the committed head
+ *   blok_exec_tx      admission (chain, expiry, kind, payload, signature, nonce, permission),
+ *                     then the module's apply in its own overlay, kept only if it succeeds;
+ *                     an admission failure leaves the block as it was (the tx is not in it)
+ *   blok_exec_finish  the header: transaction, result and state roots
+ *   blok_ledger_commit  everything, in one synced LMDB write transaction
+ *
+ * Execution reads committed state through an LMDB read transaction and writes only to memory,
+ * so an execution that is never committed leaves no trace.
+ */
+#ifndef BLOK_LEDGER_H
+#define BLOK_LEDGER_H
+
+#include "blok/block.h"
+#include "blok/module.h"
+
+#define BLOK_GENESIS_BYTES_MAX ((size_t)1 << 20)
+#define BLOK_CORE_MODULE       "core"
+
+struct blok_genesis {
+  char chain_id[BLOK_SIGN_CHAIN_ID_MAX + 1];
+  uint64_t time_ms;
+  size_t validator_count;
+  uint8_t validators[BLOK_VALIDATORS_MAX][32];
+  char validator_names[BLOK_VALIDATORS_MAX][BLOK_NAME_MAX + 1];
+  json_t *doc; /* the whole document, for the modules' sections; owned */
+};
+
+/* Parses a genesis document: chain_id, genesis_time_ms, validators [{name, public_key}], and
+ * one section per registered module; any other field is refused with its name. */
+BLOK_WUR enum blok_err blok_genesis_parse(struct blok_genesis *g, const json_t *doc,
+                                          const struct blok_registry *reg, struct blok_why *why);
+/* Reads and parses a genesis file of at most BLOK_GENESIS_BYTES_MAX bytes. */
+BLOK_WUR enum blok_err blok_genesis_load(struct blok_genesis *g, const char *path,
+                                         const struct blok_registry *reg, struct blok_why *why);
+void blok_genesis_release(struct blok_genesis *g);
+
+struct blok_ledger;
+
+/* Opens the ledger in store: the modules' tables, then either the genesis block (a new store)
+ * or a check that the stored chain was made from this genesis (BLOK_EINVAL with a reason
+ * otherwise). The ledger keeps pointers to store, reg and g. */
+BLOK_WUR enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *store,
+                                        const struct blok_registry *reg,
+                                        const struct blok_genesis *g, struct blok_why *why);
+void blok_ledger_close(struct blok_ledger *l);
+/* The committed head: its header and hash. */
+void blok_ledger_head(const struct blok_ledger *l, struct blok_header *h, uint8_t hash[32]);
+struct blok_store *blok_ledger_store(const struct blok_ledger *l);
+const struct blok_registry *blok_ledger_registry(const struct blok_ledger *l);
+const struct blok_genesis *blok_ledger_genesis(const struct blok_ledger *l);
+
+struct blok_tx_result {
+  int32_t code; /* BLOK_OK, or the module's refusal */
+  char msg[BLOK_WHY_MAX];
+};
+
+/* A new block on the head. The timestamp must be later than the head's (BLOK_EINVAL). */
+BLOK_WUR enum blok_err blok_exec_begin(struct blok_ledger *l, uint64_t timestamp_ms,
+                                       const uint8_t proposer[32], uint64_t round,
+                                       struct blok_exec **out);
+/* Admits and applies tx (raw bytes are copied into the block). An admission failure returns
+ * its error and reason and changes nothing; otherwise BLOK_OK, and *result says whether the
+ * module applied it or refused it (a refused transaction is in the block, its nonce used, none
+ * of its writes kept). sig_checked: the caller already verified the signature. */
+BLOK_WUR enum blok_err blok_exec_tx(struct blok_exec *x, const struct blok_tx *tx, bool sig_checked,
+                                    struct blok_tx_result *result, struct blok_why *why);
+size_t blok_exec_tx_count(const struct blok_exec *x);
+/* The nonce the sender's next transaction must carry, as of this execution. */
+BLOK_WUR enum blok_err blok_exec_next_nonce(struct blok_exec *x, const uint8_t sender[32],
+                                            uint64_t *out);
+/* Computes the header. After it only blok_ledger_commit or blok_exec_free may follow. */
+BLOK_WUR enum blok_err blok_exec_finish(struct blok_exec *x, struct blok_header *out);
+/* Writes the finished block with its certificate (NULL only for height 0) in one synced
+ * transaction and moves the head. */
+BLOK_WUR enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
+                                          const struct blok_qc *qc);
+void blok_exec_free(struct blok_exec *x);
+
+/* Reads, each in its own read transaction. */
+/* The stored block (header || list of transactions) and its certificate (empty for height 0). */
+BLOK_WUR enum blok_err blok_ledger_block(struct blok_ledger *l, uint64_t height,
+                                         struct blok_buf *block, struct blok_buf *qc);
+struct blok_tx_location {
+  uint64_t height;
+  uint32_t position;
+  struct blok_tx_result result;
+};
+BLOK_WUR enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32],
+                                      struct blok_tx_location *loc);
+/* Splits a stored block into its header and transaction byte strings (pointers into block). */
+struct blok_block_view {
+  struct blok_header header;
+  size_t tx_count;
+  const uint8_t *txs[BLOK_BLOCK_TXS_MAX];
+  size_t tx_lens[BLOK_BLOCK_TXS_MAX];
+};
+BLOK_WUR enum blok_err blok_block_parse(struct blok_block_view *v, const uint8_t *block,
+                                        size_t len);
+
+#endif

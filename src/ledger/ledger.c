@@ -1,0 +1,290 @@
+/*
+ * Opening the ledger, committing blocks, and the reads of committed data (blok/ledger.h).
+ *
+ * Storage layout (docs/PROTOCOL.md, "Storage"): blocks by height, certificates by height,
+ * heights by block hash, transaction locations and results by id, state values by tree key,
+ * state-tree nodes by hash, and the head's height in meta. A commit writes all of a block's
+ * entries in one LMDB transaction, so after a crash the store holds whole blocks only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blok/sha256.h"
+#include "ledger_internal.h"
+#include "blok/banned.h"
+
+#define META_HEAD       "head"
+#define TXIDX_VALUE_MAX (8 + 4 + 4 + 4 + BLOK_WHY_MAX)
+
+enum blok_err blok_block_parse(struct blok_block_view *v, const uint8_t *block, size_t len) {
+  struct blok_reader r;
+  size_t count;
+  blok_reader_init(&r, block, len);
+  BLOK_TRY(blok_header_decode(&r, &v->header));
+  BLOK_TRY(blok_dec_count(&r, &count, BLOK_BLOCK_TXS_MAX));
+  if (count != v->header.tx_count) return BLOK_EFORMAT;
+  for (size_t i = 0; i < count; i++)
+    BLOK_TRY(blok_dec_bytes(&r, &v->txs[i], &v->tx_lens[i], BLOK_TX_ENCODED_MAX));
+  v->tx_count = count;
+  return blok_dec_end(&r);
+}
+
+/* What one commit writes; the write function may run more than once (map growth). */
+struct commit {
+  struct blok_exec *x;
+  const struct blok_qc *qc;
+  uint8_t hash[32];
+  struct blok_buf block; /* header || list of transactions */
+};
+
+static enum blok_err put_node(void *ctx, const uint8_t hash[32], const struct blok_smt_node *n) {
+  struct blok_smt_store disk;
+  blok_txn_smt_store(ctx, &disk);
+  return disk.put(disk.ctx, hash, n);
+}
+
+static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
+  BLOK_TRY(blok_smt_memstore_foreach(x->smt_new, put_node, t));
+  const struct blok__kv **sorted;
+  BLOK_TRY(blok__kvmap_sorted(&x->block_writes, &sorted));
+  enum blok_err rc = BLOK_OK;
+  for (size_t i = 0; rc == BLOK_OK && i < x->block_writes.count; i++) {
+    const struct blok__kv *e = sorted[i];
+    rc = e->deleted ? blok_txn_del(t, BLOK_TABLE_STATE, e->key, 32)
+                    : blok_txn_put(t, BLOK_TABLE_STATE, e->key, 32, e->val, e->len);
+  }
+  free(sorted);
+  BLOK_TRY(rc);
+  for (size_t i = 0; i < x->block_index.count; i++) {
+    const struct blok__index_write *w = &x->block_index.v[i];
+    BLOK_TRY(blok_txn_put(t, w->table, w->key, w->key_len, w->val, w->val_len));
+  }
+  return BLOK_OK;
+}
+
+static enum blok_err write_txidx(struct blok_txn *t, struct blok_exec *x) {
+  for (uint32_t i = 0; i < x->h.tx_count; i++) {
+    uint8_t mem[TXIDX_VALUE_MAX];
+    struct blok_buf b = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
+    const struct blok_tx_result *r = &x->results[i].r;
+    BLOK_TRY(blok_enc_u64(&b, x->h.height));
+    BLOK_TRY(blok_enc_u32(&b, i));
+    BLOK_TRY(blok_enc_u32(&b, (uint32_t)r->code));
+    BLOK_TRY(blok_enc_text(&b, r->msg, strlen(r->msg), BLOK_WHY_MAX));
+    BLOK_TRY(blok_txn_put(t, BLOK_TABLE_TXIDX, x->results[i].id, 32, b.data, b.len));
+  }
+  return BLOK_OK;
+}
+
+static enum blok_err commit_fn(struct blok_txn *t, void *arg) {
+  struct commit *c = arg;
+  struct blok_exec *x = c->x;
+  uint8_t hk[8];
+  blok_store_u64_key(hk, x->h.height);
+  BLOK_TRY(write_state(t, x));
+  BLOK_TRY(write_txidx(t, x));
+  BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKS, hk, 8, c->block.data, c->block.len));
+  BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKHASH, c->hash, 32, hk, 8));
+  if (c->qc) {
+    uint8_t mem[64 + 2 + 32 + 4 + BLOK_VALIDATORS_MAX * 64];
+    struct blok_buf b = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
+    BLOK_TRY(blok_qc_encode(&b, c->qc));
+    BLOK_TRY(blok_txn_put(t, BLOK_TABLE_QC, hk, 8, b.data, b.len));
+  }
+  return blok_txn_put(t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), hk, 8);
+}
+
+static enum blok_err encode_block(struct blok_exec *x, struct blok_buf *out) {
+  BLOK_TRY(blok_header_encode(out, &x->h));
+  BLOK_TRY(blok_enc_count(out, x->h.tx_count, BLOK_BLOCK_TXS_MAX));
+  return blok_buf_append(out, x->body.data, x->body.len);
+}
+
+enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
+                                 const struct blok_qc *qc) {
+  BLOK_ASSERT(x->finished && x->l == l);
+  BLOK_ASSERT(qc != NULL || x->h.height == 0);
+  struct commit c = {.x = x, .qc = qc};
+  BLOK_TRY(blok_header_hash(&x->h, c.hash));
+  if (qc && (memcmp(qc->vote.block_hash, c.hash, 32) != 0 || qc->vote.height != x->h.height))
+    return BLOK_EINVAL;
+  blok_buf_init(&c.block, BLOK_BLOCK_BYTES_MAX);
+  enum blok_err rc = encode_block(x, &c.block);
+  /* The read view must end first: growing the map needs no transaction open in the process. */
+  blok_store_read_end(x->rtxn);
+  x->rtxn = NULL;
+  if (rc == BLOK_OK) rc = blok_store_write(l->store, commit_fn, &c);
+  blok_buf_release(&c.block);
+  BLOK_TRY(rc);
+  l->head = x->h;
+  memcpy(l->head_hash, c.hash, 32);
+  return BLOK_OK;
+}
+
+/* Executes the genesis: height 0, no transactions, the modules' initial state. */
+static enum blok_err genesis_exec(struct blok_ledger *l, struct blok_exec **out,
+                                  struct blok_why *why) {
+  struct blok_exec *x;
+  BLOK_TRY(blok__exec_new(l, &x));
+  x->genesis = true;
+  x->h.timestamp_ms = l->g->time_ms;
+  enum blok_err rc = BLOK_OK;
+  for (size_t i = 0; rc == BLOK_OK && i < l->reg->count; i++) {
+    const struct blok_module *m = l->reg->modules[i];
+    if (m->genesis == NULL) continue;
+    rc = m->genesis(x, l->g->doc, why);
+    if (rc == BLOK_OK) rc = blok__exec_keep_tx_writes(x);
+  }
+  struct blok_header h;
+  if (rc == BLOK_OK) rc = blok_exec_finish(x, &h);
+  if (rc != BLOK_OK) {
+    blok_exec_free(x);
+    return rc;
+  }
+  *out = x;
+  return BLOK_OK;
+}
+
+static enum blok_err load_head(struct blok_ledger *l, bool *empty) {
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), &v, &n);
+  *empty = rc == BLOK_ENOTFOUND;
+  if (rc == BLOK_OK) rc = n == 8 ? blok_txn_get(t, BLOK_TABLE_BLOCKS, v, 8, &v, &n) : BLOK_EFORMAT;
+  if (rc == BLOK_OK) {
+    struct blok_reader r;
+    blok_reader_init(&r, v, n);
+    rc = blok_header_decode(&r, &l->head);
+  }
+  if (rc == BLOK_OK) rc = blok_header_hash(&l->head, l->head_hash);
+  blok_store_read_end(t);
+  return *empty ? BLOK_OK : rc;
+}
+
+static enum blok_err stored_hash_at(struct blok_ledger *l, uint64_t height, uint8_t out[32]) {
+  struct blok_buf block, qc;
+  blok_buf_init(&block, BLOK_BLOCK_BYTES_MAX);
+  blok_buf_init(&qc, 1 << 16);
+  enum blok_err rc = blok_ledger_block(l, height, &block, &qc);
+  struct blok_header h;
+  struct blok_reader r;
+  blok_reader_init(&r, block.data, block.len);
+  if (rc == BLOK_OK) rc = blok_header_decode(&r, &h);
+  if (rc == BLOK_OK) rc = blok_header_hash(&h, out);
+  blok_buf_release(&block);
+  blok_buf_release(&qc);
+  return rc;
+}
+
+static enum blok_err open_genesis(struct blok_ledger *l, struct blok_why *why) {
+  bool empty;
+  BLOK_TRY(load_head(l, &empty));
+  struct blok_exec *x;
+  BLOK_TRY(genesis_exec(l, &x, why));
+  uint8_t hash[32];
+  enum blok_err rc = blok_header_hash(&x->h, hash);
+  if (rc == BLOK_OK && empty) {
+    memset(&l->head, 0, sizeof l->head);
+    rc = blok_ledger_commit(l, x, NULL);
+  } else if (rc == BLOK_OK) {
+    uint8_t stored[32];
+    rc = stored_hash_at(l, 0, stored);
+    if (rc == BLOK_OK && memcmp(stored, hash, 32) != 0)
+      rc = blok_refuse(why, BLOK_EINVAL, "the data folder holds another chain than this genesis");
+  }
+  blok_exec_free(x);
+  return rc;
+}
+
+enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *store,
+                               const struct blok_registry *reg, const struct blok_genesis *g,
+                               struct blok_why *why) {
+  struct blok_ledger *l = calloc(1, sizeof *l);
+  if (l == NULL) return BLOK_ENOMEM;
+  l->store = store;
+  l->reg = reg;
+  l->g = g;
+  enum blok_err rc = blok_validators_hash(g->validators[0], g->validator_count, l->validators_hash);
+  for (size_t i = 0; rc == BLOK_OK && i < reg->count; i++)
+    if (reg->modules[i]->open) rc = reg->modules[i]->open(store);
+  if (rc == BLOK_OK) rc = open_genesis(l, why);
+  if (rc == BLOK_OK) {
+    bool empty;
+    rc = load_head(l, &empty);
+  }
+  if (rc != BLOK_OK) {
+    free(l);
+    return rc;
+  }
+  *out = l;
+  return BLOK_OK;
+}
+
+void blok_ledger_close(struct blok_ledger *l) {
+  free(l);
+}
+
+void blok_ledger_head(const struct blok_ledger *l, struct blok_header *h, uint8_t hash[32]) {
+  if (h) *h = l->head;
+  if (hash) memcpy(hash, l->head_hash, 32);
+}
+
+struct blok_store *blok_ledger_store(const struct blok_ledger *l) {
+  return l->store;
+}
+
+const struct blok_registry *blok_ledger_registry(const struct blok_ledger *l) {
+  return l->reg;
+}
+
+const struct blok_genesis *blok_ledger_genesis(const struct blok_ledger *l) {
+  return l->g;
+}
+
+enum blok_err blok_ledger_block(struct blok_ledger *l, uint64_t height, struct blok_buf *block,
+                                struct blok_buf *qc) {
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  uint8_t hk[8];
+  blok_store_u64_key(hk, height);
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_BLOCKS, hk, 8, &v, &n);
+  if (rc == BLOK_OK) rc = blok_buf_append(block, v, n);
+  if (rc == BLOK_OK) {
+    rc = blok_txn_get(t, BLOK_TABLE_QC, hk, 8, &v, &n);
+    if (rc == BLOK_OK) rc = blok_buf_append(qc, v, n);
+    if (rc == BLOK_ENOTFOUND) rc = BLOK_OK; /* height 0 has no certificate */
+  }
+  blok_store_read_end(t);
+  return rc;
+}
+
+enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32],
+                             struct blok_tx_location *loc) {
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_TXIDX, id, 32, &v, &n);
+  if (rc == BLOK_OK) {
+    struct blok_reader r;
+    uint32_t code;
+    const char *msg;
+    size_t msg_len;
+    blok_reader_init(&r, v, n);
+    rc = blok_dec_u64(&r, &loc->height);
+    if (rc == BLOK_OK) rc = blok_dec_u32(&r, &loc->position);
+    if (rc == BLOK_OK) rc = blok_dec_u32(&r, &code);
+    if (rc == BLOK_OK) rc = blok_dec_text(&r, &msg, &msg_len, BLOK_WHY_MAX - 1);
+    if (rc == BLOK_OK) {
+      loc->result.code = (int32_t)code;
+      memcpy(loc->result.msg, msg, msg_len);
+      loc->result.msg[msg_len] = '\0';
+    }
+  }
+  blok_store_read_end(t);
+  return rc;
+}

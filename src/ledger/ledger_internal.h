@@ -1,0 +1,57 @@
+/*
+ * What the ledger's files share: the ledger and execution structures.
+ */
+#ifndef BLOK_LEDGER_INTERNAL_H
+#define BLOK_LEDGER_INTERNAL_H
+
+#include "blok/ledger.h"
+#include "kvmap.h"
+
+struct blok_ledger {
+  struct blok_store *store;
+  const struct blok_registry *reg;
+  const struct blok_genesis *g;
+  uint8_t validators_hash[32];
+  struct blok_header head;
+  uint8_t head_hash[32];
+};
+
+struct blok__index_write {
+  unsigned table;
+  uint8_t *key;
+  size_t key_len;
+  uint8_t *val;
+  size_t val_len;
+};
+
+struct blok__index_list {
+  struct blok__index_write *v;
+  size_t count, cap;
+};
+
+struct blok__result {
+  uint8_t id[32];
+  struct blok_tx_result r;
+};
+
+struct blok_exec {
+  struct blok_ledger *l;
+  struct blok_txn *rtxn; /* the committed state this block builds on */
+  struct blok_header h;
+  struct blok__kvmap block_writes; /* tree key -> value, for the whole block */
+  struct blok__kvmap tx_writes;    /* the current transaction's, merged on success */
+  struct blok__index_list block_index, tx_index;
+  struct blok_buf body;         /* list items: bytes<TX_ENCODED_MAX> per transaction */
+  struct blok__result *results; /* per transaction, in block order */
+  size_t result_cap;
+  struct blok_smt_memstore *smt_new; /* state-tree nodes made by this block */
+  bool finished;
+  bool genesis; /* builds on empty state, whatever the store holds */
+};
+
+BLOK_WUR enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out);
+void blok__index_list_release(struct blok__index_list *l);
+/* Moves the current transaction's state and index writes into the block's. */
+BLOK_WUR enum blok_err blok__exec_keep_tx_writes(struct blok_exec *x);
+
+#endif

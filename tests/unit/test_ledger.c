@@ -1,0 +1,293 @@
+/*
+ * The ledger engine end to end with the consortium and anchor modules: genesis, admission
+ * refusals (each with its code), a module refusal recorded in the block with its nonce used,
+ * the header's roots, the certificate, state proofs against the header, reopening the store,
+ * refusing another chain's data folder, and the same state root from a replay.
+ */
+#include <unistd.h>
+
+#include "test_util.h"
+
+#include "blok/anchor.h"
+#include "blok/consortium.h"
+#include "blok/hex.h"
+#include "blok/ledger.h"
+#include "blok/merkle.h"
+#include "blok/sha256.h"
+#include "blok/banned.h"
+
+struct world {
+  char dir[64];
+  struct blok_sign_keypair validator, maker, dealer, outsider;
+  struct blok_registry reg;
+  struct blok_genesis g;
+  struct blok_store *store;
+  struct blok_ledger *l;
+};
+
+static void keypair(struct blok_sign_keypair *kp, uint8_t seed_byte) {
+  uint8_t seed[32];
+  memset(seed, seed_byte, sizeof seed);
+  assert_int_equal(blok_sign_keypair_from_seed(kp, seed), BLOK_OK);
+}
+
+static json_t *hexj(const uint8_t pk[32]) {
+  char h[65];
+  blok_hex_encode(h, sizeof h, pk, 32);
+  return json_string(h);
+}
+
+static json_t *genesis_doc(struct world *w, const char *chain) {
+  return json_pack(
+      "{s:s, s:I, s:[{s:s, s:o}], s:{s:[{s:s, s:[s], s:[o], s:[s]}, {s:s, s:[s], s:[o]}]}}",
+      "chain_id", chain, "genesis_time_ms", (json_int_t)1700000000000, "validators", "name",
+      "validator-0", "public_key", hexj(w->validator.pk), "consortium", "members", "name",
+      "Acme Motors", "roles", "manufacturer", "keys", hexj(w->maker.pk), "wmi", "1HG", "name",
+      "Main Street Dealer", "roles", "dealer", "keys", hexj(w->dealer.pk));
+}
+
+static void open_world(struct world *w, const char *chain, enum blok_err want) {
+  blok_registry_init(&w->reg);
+  assert_int_equal(blok_registry_add(&w->reg, &blok_consortium_module), BLOK_OK);
+  assert_int_equal(blok_registry_add(&w->reg, &blok_anchor_module), BLOK_OK);
+  w->reg.authorize = blok_consortium_authorize;
+  struct blok_why why = {{0}};
+  json_t *doc = genesis_doc(w, chain);
+  assert_int_equal(blok_genesis_parse(&w->g, doc, &w->reg, &why), BLOK_OK);
+  json_decref(doc);
+  struct blok_store_opts o = {.dir = w->dir};
+  assert_int_equal(blok_store_open(&w->store, &o), BLOK_OK);
+  enum blok_err rc = blok_ledger_open(&w->l, w->store, &w->reg, &w->g, &why);
+  if (rc != want) fail_msg("ledger open: %s (%s)", blok_err_name(rc), why.msg);
+  if (rc != BLOK_OK) w->l = NULL;
+}
+
+static void close_world(struct world *w) {
+  blok_ledger_close(w->l);
+  blok_store_close(w->store);
+  blok_genesis_release(&w->g);
+}
+
+static void setup(struct world *w) {
+  memset(w, 0, sizeof *w);
+  snprintf(w->dir, sizeof w->dir, "/tmp/blok-ledger-XXXXXX");
+  assert_non_null(mkdtemp(w->dir));
+  keypair(&w->validator, 1);
+  keypair(&w->maker, 2);
+  keypair(&w->dealer, 3);
+  keypair(&w->outsider, 4);
+}
+
+static void teardown(struct world *w) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/data.mdb", w->dir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", w->dir);
+  unlink(p);
+  rmdir(w->dir);
+}
+
+/* A signed anchor/record transaction in buf (which must outlive tx). */
+static void anchor_tx(struct blok_tx *tx, struct blok_buf *buf, struct blok_buf *payload,
+                      const struct blok_sign_keypair *kp, const char *chain, uint64_t nonce,
+                      const char *doc) {
+  uint8_t hash[32];
+  blok_sha256(hash, doc, strlen(doc));
+  blok_buf_clear(payload);
+  blok_buf_clear(buf);
+  assert_int_equal(blok_anchor_payload(payload, hash, doc), BLOK_OK);
+  memset(tx, 0, sizeof *tx);
+  tx->version = BLOK_TX_VERSION;
+  snprintf(tx->chain_id, sizeof tx->chain_id, "%s", chain);
+  snprintf(tx->module, sizeof tx->module, "anchor");
+  snprintf(tx->type, sizeof tx->type, "record");
+  tx->nonce = nonce;
+  tx->expiry_height = 100;
+  tx->payload = payload->data;
+  tx->payload_len = payload->len;
+  assert_int_equal(blok_tx_sign(tx, kp, buf), BLOK_OK);
+}
+
+static void sign_qc(struct world *w, const struct blok_header *h, struct blok_qc *qc) {
+  memset(qc, 0, sizeof *qc);
+  qc->vote.height = h->height;
+  qc->vote.round = h->round;
+  assert_int_equal(blok_header_hash(h, qc->vote.block_hash), BLOK_OK);
+  qc->validator_count = 1;
+  qc->signers[0] = 1;
+  qc->sig_count = 1;
+  assert_int_equal(blok_vote_sign(qc->sigs[0], w->g.chain_id, &qc->vote, &w->validator), BLOK_OK);
+}
+
+static enum blok_err try_tx(struct blok_exec *x, const struct blok_tx *tx, bool sig_checked,
+                            struct blok_tx_result *res) {
+  struct blok_why why;
+  return blok_exec_tx(x, tx, sig_checked, res, &why);
+}
+
+/* Block 1: two accepted anchors, one module refusal, and every admission refusal. */
+static void block_one(struct world *w, struct blok_header *out) {
+  struct blok_exec *x;
+  struct blok_tx tx;
+  struct blok_tx_result res;
+  struct blok_buf buf, pl;
+  blok_buf_init(&buf, BLOK_TX_ENCODED_MAX);
+  blok_buf_init(&pl, BLOK_TX_PAYLOAD_MAX);
+  assert_int_equal(blok_exec_begin(w->l, w->g.time_ms + 1000, w->validator.pk, 1, &x), BLOK_OK);
+
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 1, "invoice 1");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
+  assert_int_equal(res.code, BLOK_OK);
+  anchor_tx(&tx, &buf, &pl, &w->dealer, "blokauto-test", 1, "invoice 2");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
+  /* The same document again: included, refused by the module, nonce used. */
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 2, "invoice 1");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
+  assert_int_equal(res.code, BLOK_EEXIST);
+  assert_non_null(strstr(res.msg, "already anchored"));
+  uint64_t next;
+  assert_int_equal(blok_exec_next_nonce(x, w->maker.pk, &next), BLOK_OK);
+  assert_int_equal(next, 3);
+
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 2, "stale");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_ESTALE);
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 5, "gap");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_EGAP);
+  anchor_tx(&tx, &buf, &pl, &w->outsider, "blokauto-test", 1, "outsider");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_ENOTPERMITTED);
+  anchor_tx(&tx, &buf, &pl, &w->maker, "other-chain", 3, "wrong chain");
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_EBADTAG);
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 3, "bad sig");
+  tx.sig[10] ^= 1;
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_EBADSIG);
+  anchor_tx(&tx, &buf, &pl, &w->maker, "blokauto-test", 3, "unknown kind");
+  snprintf(tx.type, sizeof tx.type, "nope");
+  assert_int_equal(try_tx(x, &tx, true, &res), BLOK_EUNKNOWNKIND);
+  assert_int_equal(blok_exec_tx_count(x), 3);
+
+  struct blok_header h;
+  struct blok_qc qc;
+  assert_int_equal(blok_exec_finish(x, &h), BLOK_OK);
+  sign_qc(w, &h, &qc);
+  assert_int_equal(blok_ledger_commit(w->l, x, &qc), BLOK_OK);
+  blok_exec_free(x);
+  blok_buf_release(&buf);
+  blok_buf_release(&pl);
+  *out = h;
+}
+
+static void check_block_one(struct world *w, const struct blok_header *h) {
+  struct blok_buf block, qcb;
+  blok_buf_init(&block, BLOK_BLOCK_BYTES_MAX);
+  blok_buf_init(&qcb, 1 << 16);
+  assert_int_equal(blok_ledger_block(w->l, 1, &block, &qcb), BLOK_OK);
+  struct blok_block_view *v = malloc(sizeof *v);
+  assert_int_equal(blok_block_parse(v, block.data, block.len), BLOK_OK);
+  assert_int_equal(v->tx_count, 3);
+  uint8_t hash[32], head_hash[32];
+  assert_int_equal(blok_header_hash(&v->header, hash), BLOK_OK);
+  blok_ledger_head(w->l, NULL, head_hash);
+  assert_memory_equal(hash, head_hash, 32);
+  assert_memory_equal(v->header.state_root, h->state_root, 32);
+  /* The certificate verifies against the genesis validators, and not against others. */
+  struct blok_qc qc;
+  struct blok_reader r;
+  blok_reader_init(&r, qcb.data, qcb.len);
+  assert_int_equal(blok_qc_decode(&r, &qc), BLOK_OK);
+  assert_int_equal(blok_qc_verify(&qc, "blokauto-test", w->g.validators[0], 1), BLOK_OK);
+  assert_int_equal(blok_qc_verify(&qc, "blokauto-test", w->maker.pk, 1), BLOK_EBADSIG);
+  /* Each transaction's location and result; its id is a leaf of the header's tx root. */
+  uint8_t leaves[3 * 32];
+  for (size_t i = 0; i < 3; i++) {
+    struct blok_tx tx;
+    struct blok_tx_location loc;
+    assert_int_equal(blok_tx_decode(&tx, v->txs[i], v->tx_lens[i]), BLOK_OK);
+    assert_int_equal(blok_ledger_tx(w->l, tx.id, &loc), BLOK_OK);
+    assert_int_equal(loc.height, 1);
+    assert_int_equal(loc.position, i);
+    assert_int_equal(loc.result.code, i == 2 ? BLOK_EEXIST : BLOK_OK);
+    blok_merkle_leaf_hash(leaves + 32 * i, tx.id, 32);
+  }
+  uint8_t root[32];
+  blok_merkle_root(root, leaves, 3);
+  assert_memory_equal(root, v->header.tx_root, 32);
+  free(v);
+  blok_buf_release(&block);
+  blok_buf_release(&qcb);
+}
+
+static void check_state_proof(struct world *w, const struct blok_header *h) {
+  uint8_t hash[32], k[36], tk[32], vh[32];
+  blok_sha256(hash, "invoice 1", 9);
+  memcpy(k, "doc/", 4);
+  memcpy(k + 4, hash, 32);
+  assert_int_equal(blok_state_key(tk, "anchor", k, sizeof k), BLOK_OK);
+  struct blok_txn *t;
+  struct blok_smt_store s;
+  static struct blok_smt_proof p;
+  const uint8_t *val;
+  size_t n;
+  assert_int_equal(blok_store_read_begin(w->store, &t), BLOK_OK);
+  assert_int_equal(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &val, &n), BLOK_OK);
+  blok_sha256(vh, val, n);
+  blok_txn_smt_store(t, &s);
+  assert_int_equal(blok_smt_prove(&s, h->state_root, tk, &p), BLOK_OK);
+  assert_int_equal(blok_smt_verify(h->state_root, tk, vh, &p), BLOK_OK);
+  /* "invoice 2" was anchored by the dealer; "stale" never was. */
+  blok_sha256(hash, "stale", 5);
+  memcpy(k + 4, hash, 32);
+  assert_int_equal(blok_state_key(tk, "anchor", k, sizeof k), BLOK_OK);
+  assert_int_equal(blok_smt_prove(&s, h->state_root, tk, &p), BLOK_OK);
+  assert_int_equal(blok_smt_verify(h->state_root, tk, NULL, &p), BLOK_OK);
+  blok_store_read_end(t);
+}
+
+static void test_ledger(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  struct blok_header head;
+  blok_ledger_head(w.l, &head, NULL);
+  assert_int_equal(head.height, 0);
+  struct blok_header h1;
+  block_one(&w, &h1);
+  check_block_one(&w, &h1);
+  check_state_proof(&w, &h1);
+  /* A timestamp not after the head's is refused. */
+  struct blok_exec *x;
+  assert_int_equal(blok_exec_begin(w.l, h1.timestamp_ms, w.validator.pk, 2, &x), BLOK_EINVAL);
+  close_world(&w);
+
+  /* Reopened, the chain continues from height 1; another genesis is refused. */
+  open_world(&w, "blokauto-test", BLOK_OK);
+  blok_ledger_head(w.l, &head, NULL);
+  assert_int_equal(head.height, 1);
+  assert_memory_equal(head.state_root, h1.state_root, 32);
+  close_world(&w);
+  open_world(&w, "blokauto-other", BLOK_EINVAL);
+  blok_store_close(w.store);
+  blok_genesis_release(&w.g);
+  teardown(&w);
+
+  /* A replay in a fresh folder reaches the same state root and block hash. */
+  static struct world w2;
+  setup(&w2);
+  open_world(&w2, "blokauto-test", BLOK_OK);
+  struct blok_header h1b;
+  block_one(&w2, &h1b);
+  assert_memory_equal(h1b.state_root, h1.state_root, 32);
+  uint8_t a[32], b[32];
+  assert_int_equal(blok_header_hash(&h1, a), BLOK_OK);
+  assert_int_equal(blok_header_hash(&h1b, b), BLOK_OK);
+  assert_memory_equal(a, b, 32);
+  close_world(&w2);
+  teardown(&w2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ledger),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
