@@ -50,7 +50,7 @@ BLOK_WUR enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_st
                                         const struct blok_registry *reg,
                                         const struct blok_genesis *g, struct blok_why *why);
 void blok_ledger_close(struct blok_ledger *l);
-/* The committed head: its header and hash. */
+/* The committed head: its header and hash. Safe from any thread. */
 void blok_ledger_head(const struct blok_ledger *l, struct blok_header *h, uint8_t hash[32]);
 struct blok_store *blok_ledger_store(const struct blok_ledger *l);
 const struct blok_registry *blok_ledger_registry(const struct blok_ledger *l);
@@ -94,6 +94,18 @@ struct blok_tx_location {
 };
 BLOK_WUR enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32],
                                       struct blok_tx_location *loc);
+/* A module's state value at the committed head, with its state-tree proof (inclusion, or
+ * non-inclusion when *found is false) against the head's state root, all from one read
+ * transaction. header receives the head the proof is against. value receives the bytes. */
+BLOK_WUR enum blok_err blok_ledger_state(struct blok_ledger *l, const char *module, const void *key,
+                                         size_t key_len, bool *found, struct blok_buf *value,
+                                         struct blok_smt_proof *proof, struct blok_header *header);
+/* A committed transaction's location, its encoded bytes, and its RFC 9162 inclusion proof in
+ * its block's tx_root (proof holds up to BLOK_MERKLE_PROOF_MAX hashes, deepest first). */
+BLOK_WUR enum blok_err blok_ledger_tx_proof(struct blok_ledger *l, const uint8_t id[32],
+                                            struct blok_tx_location *loc, struct blok_buf *tx,
+                                            uint8_t (*proof)[32], size_t *proof_len,
+                                            struct blok_header *header);
 /* Splits a stored block into its header and transaction byte strings (pointers into block). */
 struct blok_block_view {
   struct blok_header header;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blok/merkle.h"
 #include "blok/sha256.h"
 #include "ledger_internal.h"
 #include "blok/banned.h"
@@ -116,8 +117,10 @@ enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
   if (rc == BLOK_OK) rc = blok_store_write(l->store, commit_fn, &c);
   blok_buf_release(&c.block);
   BLOK_TRY(rc);
+  pthread_mutex_lock(&l->head_mu);
   l->head = x->h;
   memcpy(l->head_hash, c.hash, 32);
+  pthread_mutex_unlock(&l->head_mu);
   return BLOK_OK;
 }
 
@@ -206,6 +209,7 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
   l->store = store;
   l->reg = reg;
   l->g = g;
+  pthread_mutex_init(&l->head_mu, NULL);
   enum blok_err rc = blok_validators_hash(g->validators[0], g->validator_count, l->validators_hash);
   for (size_t i = 0; rc == BLOK_OK && i < reg->count; i++)
     if (reg->modules[i]->open) rc = reg->modules[i]->open(store);
@@ -215,7 +219,7 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
     rc = load_head(l, &empty);
   }
   if (rc != BLOK_OK) {
-    free(l);
+    blok_ledger_close(l);
     return rc;
   }
   *out = l;
@@ -223,12 +227,17 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
 }
 
 void blok_ledger_close(struct blok_ledger *l) {
+  if (l == NULL) return;
+  pthread_mutex_destroy(&l->head_mu);
   free(l);
 }
 
 void blok_ledger_head(const struct blok_ledger *l, struct blok_header *h, uint8_t hash[32]) {
+  struct blok_ledger *m = (struct blok_ledger *)(uintptr_t)l; /* the lock is not the data */
+  pthread_mutex_lock(&m->head_mu);
   if (h) *h = l->head;
   if (hash) memcpy(hash, l->head_hash, 32);
+  pthread_mutex_unlock(&m->head_mu);
 }
 
 struct blok_store *blok_ledger_store(const struct blok_ledger *l) {
@@ -286,5 +295,79 @@ enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32],
     }
   }
   blok_store_read_end(t);
+  return rc;
+}
+
+/* The header stored at height, read in t. */
+static enum blok_err header_at(struct blok_txn *t, uint64_t height, struct blok_header *h) {
+  uint8_t hk[8];
+  const uint8_t *v;
+  size_t n;
+  struct blok_reader r;
+  blok_store_u64_key(hk, height);
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_BLOCKS, hk, 8, &v, &n));
+  blok_reader_init(&r, v, n);
+  return blok_header_decode(&r, h);
+}
+
+static enum blok_err head_in(struct blok_txn *t, struct blok_header *h) {
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), &v, &n));
+  if (n != 8) return BLOK_EFORMAT;
+  return header_at(t, blok_store_u64_from_key(v), h);
+}
+
+enum blok_err blok_ledger_state(struct blok_ledger *l, const char *module, const void *key,
+                                size_t key_len, bool *found, struct blok_buf *value,
+                                struct blok_smt_proof *proof, struct blok_header *header) {
+  uint8_t tk[32];
+  BLOK_TRY(blok_state_key(tk, module, key, key_len));
+  struct blok_txn *t;
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  const uint8_t *v;
+  size_t n;
+  struct blok_smt_store s;
+  blok_txn_smt_store(t, &s);
+  enum blok_err rc = head_in(t, header);
+  if (rc == BLOK_OK) {
+    rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+    *found = rc == BLOK_OK;
+    if (rc == BLOK_OK) rc = blok_buf_append(value, v, n);
+    if (rc == BLOK_ENOTFOUND) rc = BLOK_OK;
+  }
+  if (rc == BLOK_OK) rc = blok_smt_prove(&s, header->state_root, tk, proof);
+  blok_store_read_end(t);
+  return rc;
+}
+
+enum blok_err blok_ledger_tx_proof(struct blok_ledger *l, const uint8_t id[32],
+                                   struct blok_tx_location *loc, struct blok_buf *tx,
+                                   uint8_t (*proof)[32], size_t *proof_len,
+                                   struct blok_header *header) {
+  BLOK_TRY(blok_ledger_tx(l, id, loc));
+  struct blok_buf block, qc;
+  blok_buf_init(&block, BLOK_BLOCK_BYTES_MAX);
+  blok_buf_init(&qc, 1 << 16);
+  struct blok_block_view *v = malloc(sizeof *v);
+  uint8_t *leaves = NULL;
+  enum blok_err rc = v ? blok_ledger_block(l, loc->height, &block, &qc) : BLOK_ENOMEM;
+  if (rc == BLOK_OK) rc = blok_block_parse(v, block.data, block.len);
+  if (rc == BLOK_OK && loc->position >= v->tx_count) rc = BLOK_EFORMAT;
+  if (rc == BLOK_OK) rc = (leaves = malloc(32 * v->tx_count + 1)) ? BLOK_OK : BLOK_ENOMEM;
+  for (size_t i = 0; rc == BLOK_OK && i < v->tx_count; i++) {
+    struct blok_tx t;
+    rc = blok_tx_decode(&t, v->txs[i], v->tx_lens[i]);
+    if (rc == BLOK_OK) blok_merkle_leaf_hash(leaves + 32 * i, t.id, 32);
+  }
+  if (rc == BLOK_OK)
+    rc = blok_merkle_inclusion_proof(proof, BLOK_MERKLE_PROOF_MAX, proof_len, leaves, v->tx_count,
+                                     loc->position);
+  if (rc == BLOK_OK) rc = blok_buf_append(tx, v->txs[loc->position], v->tx_lens[loc->position]);
+  if (rc == BLOK_OK) *header = v->header;
+  free(leaves);
+  free(v);
+  blok_buf_release(&block);
+  blok_buf_release(&qc);
   return rc;
 }

@@ -4,6 +4,8 @@
 #ifndef BLOK_LEDGER_INTERNAL_H
 #define BLOK_LEDGER_INTERNAL_H
 
+#include <pthread.h>
+
 #include "blok/ledger.h"
 #include "kvmap.h"
 
@@ -12,6 +14,7 @@ struct blok_ledger {
   const struct blok_registry *reg;
   const struct blok_genesis *g;
   uint8_t validators_hash[32];
+  pthread_mutex_t head_mu; /* head and head_hash: written by the committer, read by anyone */
   struct blok_header head;
   uint8_t head_hash[32];
 };

@@ -242,6 +242,59 @@ static void check_state_proof(struct world *w, const struct blok_header *h) {
   blok_store_read_end(t);
 }
 
+/* The API's reads: a state value with its proof, and a transaction with its inclusion proof. */
+static void check_reads(struct world *w, const struct blok_header *h1) {
+  uint8_t hash[32], k[36], tk[32], vh[32];
+  blok_sha256(hash, "invoice 2", 9);
+  memcpy(k, "doc/", 4);
+  memcpy(k + 4, hash, 32);
+  struct blok_buf val, txb;
+  blok_buf_init(&val, 1 << 16);
+  blok_buf_init(&txb, BLOK_TX_ENCODED_MAX);
+  static struct blok_smt_proof p;
+  struct blok_header at;
+  bool found;
+  assert_int_equal(blok_ledger_state(w->l, "anchor", k, sizeof k, &found, &val, &p, &at), BLOK_OK);
+  assert_true(found);
+  assert_int_equal(at.height, h1->height);
+  assert_int_equal(blok_state_key(tk, "anchor", k, sizeof k), BLOK_OK);
+  blok_sha256(vh, val.data, val.len);
+  assert_int_equal(blok_smt_verify(at.state_root, tk, vh, &p), BLOK_OK);
+  k[5] ^= 1;
+  blok_buf_clear(&val);
+  assert_int_equal(blok_ledger_state(w->l, "anchor", k, sizeof k, &found, &val, &p, &at), BLOK_OK);
+  assert_false(found);
+  assert_int_equal(blok_state_key(tk, "anchor", k, sizeof k), BLOK_OK);
+  assert_int_equal(blok_smt_verify(at.state_root, tk, NULL, &p), BLOK_OK);
+
+  /* The block's second transaction, proven against the header's tx_root. */
+  struct blok_buf block, qcb;
+  blok_buf_init(&block, BLOK_BLOCK_BYTES_MAX);
+  blok_buf_init(&qcb, 1 << 16);
+  assert_int_equal(blok_ledger_block(w->l, 1, &block, &qcb), BLOK_OK);
+  struct blok_block_view *v = malloc(sizeof *v);
+  assert_int_equal(blok_block_parse(v, block.data, block.len), BLOK_OK);
+  struct blok_tx tx;
+  assert_int_equal(blok_tx_decode(&tx, v->txs[1], v->tx_lens[1]), BLOK_OK);
+  struct blok_tx_location loc;
+  uint8_t proof[BLOK_MERKLE_PROOF_MAX][32], leaf[32];
+  size_t plen;
+  assert_int_equal(blok_ledger_tx_proof(w->l, tx.id, &loc, &txb, proof, &plen, &at), BLOK_OK);
+  assert_int_equal(loc.position, 1);
+  assert_int_equal(txb.len, v->tx_lens[1]);
+  blok_merkle_leaf_hash(leaf, tx.id, 32);
+  assert_int_equal(blok_merkle_verify_inclusion(leaf, 1, at.tx_count, proof[0], plen, at.tx_root),
+                   BLOK_OK);
+  uint8_t unknown[32] = {9};
+  assert_int_equal(blok_ledger_tx_proof(w->l, unknown, &loc, &txb, proof, &plen, &at),
+                   BLOK_ENOTFOUND);
+  free(v);
+  blok_buf_release(&block);
+  blok_buf_release(&qcb);
+  blok_buf_release(&val);
+  blok_buf_release(&txb);
+}
+
 static void test_ledger(void **state) {
   (void)state;
   static struct world w;
@@ -254,6 +307,7 @@ static void test_ledger(void **state) {
   block_one(&w, &h1);
   check_block_one(&w, &h1);
   check_state_proof(&w, &h1);
+  check_reads(&w, &h1);
   /* A timestamp not after the head's is refused. */
   struct blok_exec *x;
   assert_int_equal(blok_exec_begin(w.l, h1.timestamp_ms, w.validator.pk, 2, &x), BLOK_EINVAL);
