@@ -100,6 +100,10 @@ BLOK_WUR enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32
 BLOK_WUR enum blok_err blok_ledger_state(struct blok_ledger *l, const char *module, const void *key,
                                          size_t key_len, bool *found, struct blok_buf *value,
                                          struct blok_smt_proof *proof, struct blok_header *header);
+/* The nonce the sender's next transaction must carry, in committed state (1 for a sender with
+ * none). Safe from any thread. */
+BLOK_WUR enum blok_err blok_ledger_next_nonce(struct blok_ledger *l, const uint8_t sender[32],
+                                              uint64_t *next);
 /* A committed transaction's location, its encoded bytes, and its RFC 9162 inclusion proof in
  * its block's tx_root (proof holds up to BLOK_MERKLE_PROOF_MAX hashes, deepest first). */
 BLOK_WUR enum blok_err blok_ledger_tx_proof(struct blok_ledger *l, const uint8_t id[32],

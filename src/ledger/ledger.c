@@ -371,3 +371,28 @@ enum blok_err blok_ledger_tx_proof(struct blok_ledger *l, const uint8_t id[32],
   blok_buf_release(&qc);
   return rc;
 }
+
+enum blok_err blok_ledger_next_nonce(struct blok_ledger *l, const uint8_t sender[32],
+                                     uint64_t *next) {
+  uint8_t k[6 + 32], tk[32];
+  memcpy(k, "nonce/", 6);
+  memcpy(k + 6, sender, 32);
+  BLOK_TRY(blok_state_key(tk, BLOK_CORE_MODULE, k, sizeof k));
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+  if (rc == BLOK_ENOTFOUND) {
+    *next = 1;
+    rc = BLOK_OK;
+  } else if (rc == BLOK_OK) {
+    struct blok_reader r;
+    uint64_t last;
+    blok_reader_init(&r, v, n);
+    rc = n == 8 ? blok_dec_u64(&r, &last) : BLOK_EFORMAT;
+    if (rc == BLOK_OK) *next = last + 1;
+  }
+  blok_store_read_end(t);
+  return rc;
+}

@@ -318,6 +318,11 @@ static void test_ledger(void **state) {
   blok_ledger_head(w.l, &head, NULL);
   assert_int_equal(head.height, 1);
   assert_memory_equal(head.state_root, h1.state_root, 32);
+  uint64_t next;
+  assert_int_equal(blok_ledger_next_nonce(w.l, w.maker.pk, &next), BLOK_OK);
+  assert_int_equal(next, 3); /* nonces 1 and 2 were used, the second by a refused anchor */
+  assert_int_equal(blok_ledger_next_nonce(w.l, w.outsider.pk, &next), BLOK_OK);
+  assert_int_equal(next, 1);
   close_world(&w);
   open_world(&w, "blokauto-other", BLOK_EINVAL);
   blok_store_close(w.store);
