@@ -11,13 +11,18 @@
 
 #include "blok/err.h"
 
-#define BLOK_EXIT_OK 0
-#define BLOK_EXIT_FAIL 1
+#define BLOK_EXIT_OK    0
+#define BLOK_EXIT_FAIL  1
 #define BLOK_EXIT_USAGE 2
 
 int blok__cmd_keygen(int argc, char **argv);
 int blok__cmd_key(int argc, char **argv);
 int blok__cmd_vin(int argc, char **argv);
+int blok__cmd_node(int argc, char **argv);
+int blok__cmd_devnet(int argc, char **argv);
+int blok__cmd_tx(int argc, char **argv);
+int blok__cmd_get(int argc, char **argv);
+int blok__cmd_status(int argc, char **argv);
 
 /* Prints "blokauto: <what>: <message of err>" to stderr. */
 void blok__cli_err(const char *what, enum blok_err err);

@@ -17,6 +17,12 @@ struct cmd {
 static const struct cmd commands[] = {
     {"keygen", blok__cmd_keygen, "keygen --out FILE      write a new Ed25519 key file (mode 0600)"},
     {"key", blok__cmd_key, "key show FILE          print a key file's public key in hex"},
+    {"devnet", blok__cmd_devnet,
+     "devnet [--data DIR] [--http HOST:PORT]  run a one-node development network"},
+    {"node", blok__cmd_node, "node --config FILE     run a node from a config file"},
+    {"tx", blok__cmd_tx, "tx sign|submit ...      sign (and submit) a transaction"},
+    {"get", blok__cmd_get, "get tx|block|state ...  read from a node"},
+    {"status", blok__cmd_status, "status [--node URL]    a node's chain status"},
     {"vin", blok__cmd_vin, "vin check [--json] VIN...  validate and decode VINs (ISO 3779)"},
 };
 

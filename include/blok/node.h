@@ -1,0 +1,41 @@
+/*
+ * A Blokauto node: the ledger in LMDB, the mempool, the HTTP API and the block producer, run
+ * from a config file (docs/NODE.md). With one validator in the genesis document and its key in
+ * the config, the node produces blocks: one as soon as transactions are ready (up to a count
+ * and byte limit), otherwise an empty block every empty_block_interval_ms.
+ */
+#ifndef BLOK_NODE_H
+#define BLOK_NODE_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "blok/mempool.h"
+
+#define BLOK_NODE_CONFIG_BYTES_MAX (64 * 1024)
+
+struct blok_node_config {
+  char data_dir[PATH_MAX]; /* the LMDB store goes in data_dir/ledger */
+  char genesis_path[PATH_MAX];
+  char validator_key_path[PATH_MAX];
+  char web_dir[PATH_MAX]; /* empty: no web UI */
+  char http_host[64];
+  uint16_t http_port;
+  uint64_t empty_block_interval_ms; /* default 2000 */
+  size_t block_txs_max;             /* default 5000 */
+  size_t block_bytes_max;           /* default 8 MiB */
+  struct blok_mempool_opts mempool;
+  int log_level;           /* enum blok_log_level */
+  bool unsynced_for_bench; /* LMDB without fsync: benchmarks only */
+};
+
+/* Reads a config file (JSON, at most 64 KiB; docs/NODE.md). Relative paths in it are taken
+ * relative to the file's folder. Unknown fields are refused by name. */
+BLOK_WUR enum blok_err blok_node_config_load(struct blok_node_config *c, const char *path,
+                                             struct blok_why *why);
+
+/* Runs the node until SIGINT or SIGTERM. Returns 0 after a clean shutdown, 1 when it could not
+ * start or stopped on an error (the reason is logged). */
+int blok_node_run(const struct blok_node_config *c);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * Submitting transactions (docs/API.md, "POST /v1/tx" and "POST /v1/txs"): a body item is
+ * turned into the canonical encoding (json.c), checked for what the node can tell at once
+ * without state beyond the head (encoding, chain, expiry, kind, payload, already committed),
+ * and handed to the mempool, which checks the rest and the signature.
+ *
+ * With ?wait=commit the request thread then sleeps on the commit notification (blok/notify.h)
+ * until the transaction is in a committed block, the block producer refuses it, or the
+ * deadline passes. The server runs one thread per connection, so a wait holds only its own
+ * connection; it wakes every BLOK__API_WAIT_SLICE_MS to notice that the server is stopping.
+ */
+#include <string.h>
+
+#include "api_internal.h"
+#include "blok/banned.h"
+
+/* The checks the mempool does not make: the chain, expiry against the head, a registered
+ * kind whose stateless check passes, and not already committed. */
+static enum blok_err precheck(struct blok_api *a, const struct blok_buf *raw,
+                              struct blok_why *why) {
+  struct blok_tx tx;
+  enum blok_err rc = blok_tx_decode(&tx, raw->data, raw->len);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "transaction encoding: %s", blok_strerror(rc));
+  const struct blok_genesis *g = blok_ledger_genesis(a->d.ledger);
+  if (strcmp(tx.chain_id, g->chain_id) != 0)
+    return blok_refuse(why, BLOK_EBADTAG, "chain_id: the transaction is for chain %s, not %s",
+                       tx.chain_id, g->chain_id);
+  struct blok_header h;
+  blok_ledger_head(a->d.ledger, &h, NULL);
+  if (tx.expiry_height <= h.height)
+    return blok_refuse(why, BLOK_EEXPIRED,
+                       "expiry_height: %llu has passed; the next block is at height %llu",
+                       (unsigned long long)tx.expiry_height, (unsigned long long)h.height + 1);
+  const struct blok_module *m;
+  const struct blok_tx_kind *kind =
+      blok_registry_kind(blok_ledger_registry(a->d.ledger), tx.module, tx.type, &m);
+  if (kind == NULL)
+    return blok_refuse(why, BLOK_EUNKNOWNKIND, "type: no transaction kind %s/%s", tx.module,
+                       tx.type);
+  rc = kind->check(tx.payload, tx.payload_len, why);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "payload: %s", blok_strerror(rc));
+  struct blok_tx_location loc;
+  rc = blok_ledger_tx(a->d.ledger, tx.id, &loc);
+  if (rc == BLOK_OK)
+    return blok_refuse(why, BLOK_EDUPLICATE, "id: already committed at height %llu",
+                       (unsigned long long)loc.height);
+  return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
+}
+
+static enum blok_err submit_item(struct blok_api *a, const json_t *item, uint8_t id[32],
+                                 struct blok_why *why) {
+  struct blok_buf raw;
+  blok_buf_init(&raw, BLOK_TX_ENCODED_MAX);
+  enum blok_err rc = blok__json_tx_raw(item, blok_ledger_registry(a->d.ledger), &raw, why);
+  if (rc == BLOK_OK) rc = precheck(a, &raw, why);
+  if (rc == BLOK_OK) rc = blok_mempool_submit(a->d.mempool, raw.data, raw.len, id, why);
+  blok_buf_release(&raw);
+  return rc;
+}
+
+static json_t *error_json(enum blok_err err, const struct blok_why *why) {
+  return json_pack("{s:{s:s, s:s}}", "error", "code", blok_err_name(err), "message",
+                   why->msg[0] ? why->msg : blok_strerror(err));
+}
+
+/* --- waiting for the commit -------------------------------------------------------------- */
+
+/* Sets the final reply and returns true once the transaction is committed or refused. */
+static bool wait_outcome(struct blok_api *a, const uint8_t id[32], struct blok__reply *r) {
+  struct blok_tx_location loc;
+  if (blok_ledger_tx(a->d.ledger, id, &loc) == BLOK_OK) {
+    blok__reply_json(r, 200,
+                     json_pack("{s:o, s:s, s:o, s:I, s:o}", "id", blok__json_hex(id, 32), "status",
+                               "committed", "height", blok__json_u64(loc.height), "position",
+                               (json_int_t)loc.position, "result", blok__json_result(&loc.result)));
+    return true;
+  }
+  struct blok_tx_result refusal;
+  memset(&refusal, 0, sizeof refusal);
+  if (blok_mempool_status(a->d.mempool, id, &refusal) != BLOK_MEMPOOL_REFUSED) return false;
+  enum blok_err code = (enum blok_err)refusal.code;
+  json_t *j = json_pack("{s:{s:s, s:s}, s:o, s:s}", "error", "code", blok_err_name(code), "message",
+                        refusal.msg[0] ? refusal.msg : blok_strerror(code), "id",
+                        blok__json_hex(id, 32), "status", "refused");
+  blok__reply_json(r, 422, j);
+  return true;
+}
+
+static void wait_pending(struct blok__reply *r, const uint8_t id[32], unsigned status,
+                         enum blok_err err, const char *msg) {
+  blok__reply_json(r, status,
+                   json_pack("{s:{s:s, s:s}, s:o, s:s}", "error", "code", blok_err_name(err),
+                             "message", msg, "id", blok__json_hex(id, 32), "status", "pending"));
+}
+
+static void wait_commit(struct blok_api *a, const uint8_t id[32], uint64_t timeout_ms,
+                        struct blok__reply *r) {
+  uint64_t deadline = blok_monotonic_ms() + timeout_ms;
+  for (;;) {
+    /* The head is read before the look, so a commit after the look wakes the wait below. */
+    struct blok_header h;
+    blok_ledger_head(a->d.ledger, &h, NULL);
+    if (wait_outcome(a, id, r)) return;
+    uint64_t now = blok_monotonic_ms(), got;
+    if (atomic_load(&a->stopping)) break;
+    if (now >= deadline) {
+      wait_pending(r, id, 504, BLOK_ETIMEOUT,
+                   "wait: not committed before the timeout; the transaction is still pending");
+      return;
+    }
+    uint64_t until =
+        deadline - now > BLOK__API_WAIT_SLICE_MS ? now + BLOK__API_WAIT_SLICE_MS : deadline;
+    if (blok_notify_wait(a->d.notify, h.height, until, &got) == BLOK_EUNAVAIL) break;
+  }
+  r->retry_after_s = 1;
+  wait_pending(r, id, 503, BLOK_EUNAVAIL, "wait: the node is shutting down");
+}
+
+/* --- routes ------------------------------------------------------------------------------ */
+
+/* The wait the query asks for: false (and a reply) when it is malformed. */
+static bool wait_query(struct blok_api *a, const struct blok__query *q, bool *wait,
+                       uint64_t *timeout_ms, struct blok__reply *r) {
+  *wait = false;
+  *timeout_ms = a->o.wait_ms_default;
+  if (q->wait != NULL && strcmp(q->wait, "commit") != 0) {
+    blok__reply_error(r, 400, BLOK_EINVAL, "wait: only wait=commit is supported");
+    return false;
+  }
+  *wait = q->wait != NULL;
+  if (q->timeout_ms != NULL && !blok__parse_u64(q->timeout_ms, timeout_ms)) {
+    blok__reply_error(r, 400, BLOK_ERANGE,
+                      "timeout_ms: a decimal number of milliseconds is "
+                      "required");
+    return false;
+  }
+  if (*timeout_ms > a->o.wait_ms_max) *timeout_ms = a->o.wait_ms_max;
+  return true;
+}
+
+void blok__route_tx_post(struct blok_api *a, const uint8_t *body, size_t len,
+                         const struct blok__query *q, struct blok__reply *r) {
+  bool wait;
+  uint64_t timeout_ms;
+  if (!wait_query(a, q, &wait, &timeout_ms, r)) return;
+  struct blok_why why = {{0}};
+  json_t *j;
+  enum blok_err rc = blok__json_parse_body(body, len, &j, &why);
+  if (rc == BLOK_OK && !json_is_object(j))
+    rc = blok_refuse(&why, BLOK_EFORMAT,
+                     "body: a json object is required (POST /v1/txs takes an array)");
+  uint8_t id[32];
+  if (rc == BLOK_OK) rc = submit_item(a, j, id, &why);
+  json_decref(j);
+  if (rc != BLOK_OK) {
+    blok__reply_refusal(r, rc, &why);
+    return;
+  }
+  if (wait) {
+    wait_commit(a, id, timeout_ms, r);
+    return;
+  }
+  blok__reply_json(r, 202,
+                   json_pack("{s:o, s:s}", "id", blok__json_hex(id, 32), "status", "pending"));
+}
+
+void blok__route_txs_post(struct blok_api *a, const uint8_t *body, size_t len,
+                          struct blok__reply *r) {
+  struct blok_why why = {{0}};
+  json_t *j;
+  enum blok_err rc = blok__json_parse_body(body, len, &j, &why);
+  if (rc == BLOK_OK && !json_is_array(j))
+    rc = blok_refuse(&why, BLOK_EFORMAT, "body: a json array of transactions is required");
+  if (rc == BLOK_OK && json_array_size(j) > BLOK__API_BATCH_ITEMS_MAX)
+    rc = blok_refuse(&why, BLOK_ETOOLONG, "body: at most %d transactions",
+                     BLOK__API_BATCH_ITEMS_MAX);
+  json_t *results = rc == BLOK_OK ? json_array() : NULL;
+  if (rc == BLOK_OK && results == NULL) rc = BLOK_ENOMEM;
+  for (size_t i = 0; rc == BLOK_OK && i < json_array_size(j); i++) {
+    struct blok_why item_why = {{0}};
+    uint8_t id[32];
+    enum blok_err irc = submit_item(a, json_array_get(j, i), id, &item_why);
+    json_array_append_new(
+        results, irc == BLOK_OK
+                     ? json_pack("{s:o, s:s}", "id", blok__json_hex(id, 32), "status", "pending")
+                     : error_json(irc, &item_why));
+  }
+  json_decref(j);
+  if (rc != BLOK_OK) {
+    json_decref(results);
+    blok__reply_refusal(r, rc, &why);
+    return;
+  }
+  blok__reply_json(r, 200, json_pack("{s:o}", "results", results));
+}

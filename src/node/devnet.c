@@ -1,0 +1,114 @@
+/*
+ * The devnet folder (blok/devnet.h). The demo members are plausible but fictional companies,
+ * one per role; the manufacturer owns a WMI so that vehicles can be registered on the devnet.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blok/devnet.h"
+#include "blok/hex.h"
+#include "blok/keyfile.h"
+#include "blok/banned.h"
+
+struct demo {
+  const char *role, *name, *wmi;
+};
+
+static const struct demo demos[] = {
+    {"manufacturer", "Northwind Motors", "5NW"},
+    {"supplier", "Brightline Components", NULL},
+    {"dealer", "Harbor City Auto Sales", NULL},
+    {"service", "QuickLane Service Center", NULL},
+    {"insurer", "Evergreen Mutual Insurance", NULL},
+    {"registry", "State Motor Vehicle Registry", NULL},
+    {"lender", "First Coast Auto Finance", NULL},
+    {"fleet", "Metro Ride Fleet", NULL},
+    {"energy", "GridFlow Charging", NULL},
+    {"recycler", "Circle Auto Recycling", NULL},
+    {"auditor", "Ethical Sourcing Audit Ltd", NULL},
+};
+
+static enum blok_err path_join(char *out, size_t cap, const char *a, const char *b) {
+  int n = snprintf(out, cap, "%s/%s", a, b);
+  return n > 0 && (size_t)n < cap ? BLOK_OK : BLOK_ETOOLONG;
+}
+
+/* Writes a new key file dir/keys/<name>.key and gives its public key in hex. */
+static enum blok_err new_key(const char *keys, const char *name, char hex[65],
+                             struct blok_why *why) {
+  char path[4096], file[128];
+  snprintf(file, sizeof file, "%s.key", name);
+  BLOK_TRY(path_join(path, sizeof path, keys, file));
+  struct blok_sign_keypair kp;
+  BLOK_TRY(blok_sign_keypair_generate(&kp));
+  enum blok_err rc = blok_keyfile_write(path, &kp);
+  blok_hex_encode(hex, 65, kp.pk, 32);
+  blok_sign_keypair_clear(&kp);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "%s: %s", path, blok_strerror(rc));
+  return BLOK_OK;
+}
+
+static enum blok_err write_json(const char *path, json_t *doc, struct blok_why *why) {
+  int rc = json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  if (rc != 0) return blok_refuse(why, BLOK_EIO, "%s: cannot write", path);
+  return BLOK_OK;
+}
+
+static enum blok_err write_genesis(const char *dir, const char *keys, struct blok_why *why) {
+  char hex[65], path[4096];
+  BLOK_TRY(new_key(keys, "validator", hex, why));
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  json_t *members = json_array();
+  for (size_t i = 0; i < BLOK_ARRAY_LEN(demos); i++) {
+    char mhex[65];
+    enum blok_err rc = new_key(keys, demos[i].role, mhex, why);
+    if (rc != BLOK_OK) {
+      json_decref(members);
+      return rc;
+    }
+    json_t *m = json_pack("{s:s, s:[s], s:[s]}", "name", demos[i].name, "roles", demos[i].role,
+                          "keys", mhex);
+    if (demos[i].wmi) json_object_set_new(m, "wmi", json_pack("[s]", demos[i].wmi));
+    json_array_append_new(members, m);
+  }
+  json_t *g = json_pack("{s:s, s:I, s:[{s:s, s:s}], s:{s:o}}", "chain_id", BLOK_DEVNET_CHAIN_ID,
+                        "genesis_time_ms", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                        "validators", "name", "validator-0", "public_key", hex, "consortium",
+                        "members", members);
+  enum blok_err rc = path_join(path, sizeof path, dir, "genesis.json");
+  if (rc == BLOK_OK) rc = write_json(path, g, why);
+  json_decref(g);
+  return rc;
+}
+
+static enum blok_err write_config(const char *config, const char *http, struct blok_why *why) {
+  json_t *c =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "data_dir", ".", "genesis", "genesis.json",
+                "validator_key", "keys/validator.key", "web_dir", BLOK_WEB_DIR, "http", http,
+                "empty_block_interval_ms", (json_int_t)2000, "log_level", "info");
+  enum blok_err rc = write_json(config, c, why);
+  json_decref(c);
+  return rc;
+}
+
+enum blok_err blok_devnet_prepare(const char *dir, const char *http, bool *created,
+                                  char *config_path, size_t config_path_cap, struct blok_why *why) {
+  char keys[4096];
+  BLOK_TRY(path_join(config_path, config_path_cap, dir, "node.json"));
+  BLOK_TRY(path_join(keys, sizeof keys, dir, "keys"));
+  *created = access(config_path, F_OK) != 0;
+  if (!*created) return BLOK_OK;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return blok_refuse(why, BLOK_EIO, "%s: %s", dir, strerror(errno));
+  if (mkdir(keys, 0700) != 0)
+    return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
+                       strerror(errno));
+  BLOK_TRY(write_genesis(dir, keys, why));
+  return write_config(config_path, http, why); /* last: its presence marks a complete folder */
+}
