@@ -34,7 +34,8 @@ void blok_why_set(struct blok_why *why, const char *fmt, ...) __attribute__((for
 enum blok_err blok_refuse(struct blok_why *why, enum blok_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-struct blok_exec; /* one block's execution; see blok/ledger.h */
+struct blok_exec;   /* one block's execution; see blok/ledger.h */
+struct blok_member; /* a consortium member; see blok/consortium.h */
 
 struct blok_tx_kind {
   const char *type;
@@ -49,6 +50,11 @@ struct blok_tx_kind {
   json_t *(*to_json)(const uint8_t *payload, size_t len);
   /* Applies a transaction whose payload passed check. */
   enum blok_err (*apply)(struct blok_exec *x, const struct blok_tx *tx, struct blok_why *why);
+  /* Optional: decides who may send it, in place of `roles`. The consortium's authorizer calls
+   * it with the sender's member record, or NULL when the sender is no member (a vehicle owner's
+   * or a vehicle's own key). BLOK_ENOTPERMITTED with a reason when the sender may not. */
+  enum blok_err (*authorize)(struct blok_exec *x, const struct blok_tx *tx,
+                             const struct blok_member *m, struct blok_why *why);
 };
 
 struct blok_module {
@@ -97,6 +103,8 @@ BLOK_WUR enum blok_err blok_exec_del(struct blok_exec *x, const char *module, co
 BLOK_WUR enum blok_err blok_exec_index_put(struct blok_exec *x, unsigned table, const void *key,
                                            size_t key_len, const void *val, size_t val_len);
 uint64_t blok_exec_height(const struct blok_exec *x);
+/* The position the transaction being applied will have in its block. */
+uint32_t blok_exec_tx_position(const struct blok_exec *x);
 uint64_t blok_exec_time_ms(const struct blok_exec *x);
 /* The tree key of a module's key. */
 BLOK_WUR enum blok_err blok_state_key(uint8_t out[32], const char *module, const void *key,

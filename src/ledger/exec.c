@@ -152,6 +152,10 @@ uint64_t blok_exec_height(const struct blok_exec *x) {
   return x->h.height;
 }
 
+uint32_t blok_exec_tx_position(const struct blok_exec *x) {
+  return x->h.tx_count;
+}
+
 uint64_t blok_exec_time_ms(const struct blok_exec *x) {
   return x->h.timestamp_ms;
 }

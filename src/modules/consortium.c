@@ -248,9 +248,10 @@ enum blok_err blok_consortium_authorize(struct blok_exec *x, const struct blok_t
                                         const struct blok_tx_kind *kind, struct blok_why *why) {
   struct blok_member m;
   enum blok_err rc = blok_consortium_member_by_key(x, tx->sender, &m);
+  if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
+  if (kind->authorize) return kind->authorize(x, tx, rc == BLOK_OK ? &m : NULL, why);
   if (rc == BLOK_ENOTFOUND)
     return blok_refuse(why, BLOK_ENOTPERMITTED, "sender key belongs to no member");
-  BLOK_TRY(rc);
   if (kind->roles == NULL) return BLOK_OK;
   for (const char *const *r = kind->roles; *r; r++) {
     enum blok_role role;
