@@ -10,10 +10,12 @@
 #ifndef BLOK_API_INTERNAL_H
 #define BLOK_API_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
 #include "blok/api.h"
+#include "blok/vpic.h"
 
 #define BLOK__API_BODY_BYTES_DEFAULT ((size_t)1 << 20)
 #define BLOK__API_BATCH_BYTES_MAX    ((size_t)16 << 20) /* POST /v1/txs */
@@ -41,6 +43,11 @@ struct blok_api {
   uint16_t port;
   atomic_bool stopping;
   _Atomic size_t body_bytes_inflight;
+  /* The vPIC database for GET /v1/vehicles/{vin} (vehicles.c): opened on first use, shared
+   * under vpic_mu. vpic_state: 0 not tried yet, 1 open, -1 unavailable. */
+  pthread_mutex_t vpic_mu;
+  struct blok_vpic vpic;
+  int vpic_state;
 };
 
 /* What a handler answers. Exactly one of json, text or file_fd carries the body. */
@@ -61,6 +68,9 @@ struct blok__query {
   const char *wait;
   const char *timeout_ms;
   const char *proof;
+  const char *cursor; /* GET /v1/vehicles/{vin}/history */
+  const char *limit;
+  const char *order;
 };
 
 void blok__reply_init(struct blok__reply *r);
@@ -88,6 +98,13 @@ void blok__route_tx_post(struct blok_api *a, const uint8_t *body, size_t len,
                          const struct blok__query *q, struct blok__reply *r);
 void blok__route_txs_post(struct blok_api *a, const uint8_t *body, size_t len,
                           struct blok__reply *r);
+/* GET /v1/vehicles/{vin}[/history|/report] (vehicles.c); rest is the path after
+ * "/v1/vehicles/". */
+void blok__route_vehicle(struct blok_api *a, const char *rest, const struct blok__query *q,
+                         struct blok__reply *r);
+/* The vehicle routes' shared state: set up at start, released at stop (vehicles.c). */
+void blok__vehicles_init(struct blok_api *a);
+void blok__vehicles_release(struct blok_api *a);
 /* GET of a file under web_dir (static.c). */
 void blok__route_static(struct blok_api *a, const char *path, struct blok__reply *r);
 

@@ -142,6 +142,7 @@ enum route {
   ROUTE_NONCE,
   ROUTE_METRICS,
   ROUTE_STATIC,
+  ROUTE_VEHICLE,
 };
 
 struct request {
@@ -166,10 +167,11 @@ static const struct {
   enum route route;
   bool post;
 } routes[] = {
-    {"/v1/tx", ROUTE_TX_POST, true},     {"/v1/txs", ROUTE_TXS_POST, true},
-    {"/v1/tx/", ROUTE_TX_GET, false},    {"/v1/blocks/", ROUTE_BLOCK, false},
-    {"/v1/status", ROUTE_STATUS, false}, {"/v1/state/", ROUTE_STATE, false},
-    {"/v1/nonce/", ROUTE_NONCE, false},  {"/metrics", ROUTE_METRICS, false},
+    {"/v1/tx", ROUTE_TX_POST, true},         {"/v1/txs", ROUTE_TXS_POST, true},
+    {"/v1/tx/", ROUTE_TX_GET, false},        {"/v1/blocks/", ROUTE_BLOCK, false},
+    {"/v1/status", ROUTE_STATUS, false},     {"/v1/state/", ROUTE_STATE, false},
+    {"/v1/nonce/", ROUTE_NONCE, false},      {"/metrics", ROUTE_METRICS, false},
+    {"/v1/vehicles/", ROUTE_VEHICLE, false},
 };
 
 /* Finds the route of url: ROUTE_NONE when there is none. */
@@ -181,9 +183,10 @@ static enum route find_route(const struct blok_api *a, const char *url, const ch
     if (strncmp(url, routes[i].path, n) != 0 || (!prefix && url[n] != '\0')) continue;
     *arg = url + n;
     *post = routes[i].post;
-    /* {id}, {height} and {sender} are one segment; a state key may hold slashes. */
-    if (prefix && (**arg == '\0' || (routes[i].route != ROUTE_STATE && strchr(*arg, '/'))))
-      return ROUTE_NONE;
+    /* {id}, {height} and {sender} are one segment; a state key may hold slashes, and so may
+     * a vehicle's path ({vin}/history, parsed by its route). */
+    bool slashes = routes[i].route == ROUTE_STATE || routes[i].route == ROUTE_VEHICLE;
+    if (prefix && (**arg == '\0' || (!slashes && strchr(*arg, '/')))) return ROUTE_NONE;
     return routes[i].route;
   }
   if (a->web_dir != NULL && strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/v1") != 0) {
@@ -241,7 +244,8 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
                      struct blok__reply *r) {
   struct blok__query q = {0};
   if (!query_value(c, "wait", &q.wait, r) || !query_value(c, "timeout_ms", &q.timeout_ms, r) ||
-      !query_value(c, "proof", &q.proof, r))
+      !query_value(c, "proof", &q.proof, r) || !query_value(c, "cursor", &q.cursor, r) ||
+      !query_value(c, "limit", &q.limit, r) || !query_value(c, "order", &q.order, r))
     return;
   switch (rq->route) {
     case ROUTE_TX_POST:
@@ -270,6 +274,9 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
       return;
     case ROUTE_STATIC:
       blok__route_static(a, rq->arg, r);
+      return;
+    case ROUTE_VEHICLE:
+      blok__route_vehicle(a, rq->arg, &q, r);
       return;
     case ROUTE_NONE:
       break;
@@ -504,9 +511,11 @@ enum blok_err blok_api_start(struct blok_api **out, const struct blok_api_opts *
   if (a->d.metrics == NULL) a->d.metrics = &a->own_metrics;
   atomic_init(&a->stopping, false);
   atomic_init(&a->body_bytes_inflight, 0);
+  blok__vehicles_init(a);
   enum blok_err rc = copy_opts(a, o, why);
   if (rc == BLOK_OK) rc = start_daemon(a, why);
   if (rc != BLOK_OK) {
+    blok__vehicles_release(a);
     free(a->web_dir);
     free(a);
     return rc;
@@ -525,6 +534,7 @@ void blok_api_stop(struct blok_api *a) {
    * libmicrohttpd closes the connections and joins their threads. */
   atomic_store(&a->stopping, true);
   MHD_stop_daemon(a->daemon);
+  blok__vehicles_release(a);
   free(a->web_dir);
   free(a);
 }

@@ -1,7 +1,7 @@
 /*
- * Commands that talk to a node: `tx sign`, `tx submit`, `get tx|block|state`, `status`
- * (docs/API.md). Signing happens here, with the key file on this machine; the node only ever
- * sees signed transactions.
+ * Commands that talk to a node: `tx sign`, `tx submit`, `get tx|block|state|vehicle|history`,
+ * `status` (docs/API.md). Signing happens here, with the key file on this machine; the node only
+ * ever sees signed transactions.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -17,6 +17,7 @@
 #include "blok/hex.h"
 #include "blok/keyfile.h"
 #include "blok/modules.h"
+#include "blok/vin.h"
 #include "blok/banned.h"
 
 #define PAYLOAD_JSON_MAX ((size_t)1 << 20)
@@ -287,6 +288,8 @@ static int get_usage(FILE *out, int code) {
   fprintf(out, "usage: blokauto get tx ID [--node URL]\n"
                "       blokauto get block HEIGHT|latest [--node URL]\n"
                "       blokauto get state MODULE KEY [--proof] [--node URL]\n"
+               "       blokauto get vehicle VIN [--node URL]\n"
+               "       blokauto get history VIN [--cursor N] [--limit N] [--desc] [--node URL]\n"
                "       blokauto status [--node URL]\n");
   return code;
 }
@@ -314,14 +317,38 @@ static int encode_key(char *out, size_t cap, const char *key) {
   return 0;
 }
 
+/* The path of `get vehicle VIN` or `get history VIN ...`; false when the VIN is not one. */
+static bool vehicle_path(char *path, size_t cap, const char *what, const char *vin_text,
+                         const char *cursor, const char *limit, bool desc) {
+  struct blok_vin vin;
+  if (blok_vin_parse(&vin, NULL, vin_text, strlen(vin_text)) != BLOK_OK) return false;
+  if (strcmp(what, "vehicle") == 0) {
+    snprintf(path, cap, "/v1/vehicles/%s", vin.vin);
+    return true;
+  }
+  snprintf(path, cap, "/v1/vehicles/%s/history?order=%s%s%s%s%s", vin.vin, desc ? "desc" : "asc",
+           cursor ? "&cursor=" : "", cursor ? cursor : "", limit ? "&limit=" : "",
+           limit ? limit : "");
+  return true;
+}
+
 int blok__cmd_get(int argc, char **argv) {
-  const char *node = NULL, *pos[3] = {NULL};
+  const char *node = NULL, *pos[3] = {NULL}, *cursor = NULL, *limit = NULL;
   size_t npos = 0;
-  bool proof = false;
+  bool proof = false, desc = false;
+  uint64_t num;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) return get_usage(stdout, BLOK_EXIT_OK);
     if (strcmp(argv[i], "--proof") == 0)
       proof = true;
+    else if (strcmp(argv[i], "--desc") == 0)
+      desc = true;
+    else if (strcmp(argv[i], "--cursor") == 0 && i + 1 < argc && strlen(argv[i + 1]) <= 20 &&
+             parse_u64(argv[i + 1], &num))
+      cursor = argv[++i];
+    else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc && strlen(argv[i + 1]) <= 20 &&
+             parse_u64(argv[i + 1], &num))
+      limit = argv[++i];
     else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
       node = argv[++i];
     else if (npos < 3 && strlen(argv[i]) < 512)
@@ -339,6 +366,9 @@ int blok__cmd_get(int argc, char **argv) {
   } else if (npos == 2 && strcmp(pos[0], "block") == 0 &&
              (strcmp(pos[1], "latest") == 0 || parse_u64(pos[1], &h))) {
     snprintf(path, sizeof path, "/v1/blocks/%s", pos[1]);
+  } else if (npos == 2 && (strcmp(pos[0], "vehicle") == 0 || strcmp(pos[0], "history") == 0) &&
+             vehicle_path(path, sizeof path, pos[0], pos[1], cursor, limit, desc)) {
+    /* path set */
   } else if (npos == 3 && strcmp(pos[0], "state") == 0 && blok_tx_name_valid(pos[1]) &&
              encode_key(key, sizeof key, pos[2]) == 0) {
     snprintf(path, sizeof path, "/v1/state/%s/%s%s", pos[1], key, proof ? "?proof=1" : "");

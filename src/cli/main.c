@@ -23,6 +23,10 @@ static const struct cmd commands[] = {
     {"tx", blok__cmd_tx, "tx sign|submit ...      sign (and submit) a transaction"},
     {"get", blok__cmd_get, "get tx|block|state ...  read from a node"},
     {"status", blok__cmd_status, "status [--node URL]    a node's chain status"},
+    {"report", blok__cmd_report,
+     "report VIN --out FILE [--force] [--node URL]  download a vehicle's verifiable report"},
+    {"verify", blok__cmd_verify,
+     "verify FILE --genesis GENESIS  check a report offline: VERIFIED or NOT VERIFIED"},
     {"vin", blok__cmd_vin, "vin check [--json] VIN...  validate and decode VINs (ISO 3779)"},
 };
 

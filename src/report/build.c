@@ -1,0 +1,214 @@
+/*
+ * Building a report bundle (blok/report.h) on a node.
+ *
+ * Everything comes from one LMDB read transaction: the head's height from the meta table, its
+ * header and certificate, the vehicle's record and its state-tree proof at the head's state
+ * root, the history index, and each event's signed transaction taken from its block by
+ * position. A block committed meanwhile is simply not seen, so the parts always agree. (The
+ * ledger's own reads each open their own transaction, which is why this file reads the tables
+ * laid out in docs/PROTOCOL.md, "Storage", itself.)
+ *
+ * Before it answers, the builder checks what it read the way a verifier will (each transaction
+ * is the one the index names, the chain over the events gives the record's head), so a damaged
+ * index is reported here as BLOK_ESTORE rather than handed out as a bundle that fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blok/hex.h"
+#include "report_internal.h"
+#include "blok/banned.h"
+
+#define META_HEAD "head"
+/* What an event adds to the bundle besides its transaction's hex: its fields and its summary
+ * line (at most about 700 bytes); used to refuse a bundle that would pass the limit. */
+#define EVENT_OVERHEAD_BYTES 1024
+
+struct build {
+  struct blok_txn *t;
+  const char *vin;
+  struct blok_why *why;
+  struct blok_header head;
+  uint8_t head_hash[32];
+  struct blok_buf header; /* the head's header encoding */
+  const uint8_t *qc;      /* into the map */
+  size_t qc_len;
+  const uint8_t *record; /* into the map */
+  size_t record_len;
+  struct blok_vehicle_record rec;
+  struct blok_buf proof; /* encoded */
+  struct blok_report_event *events;
+  size_t count;
+  struct blok_block_view *view; /* the block last read, at view_height */
+  uint64_t view_height;
+  bool view_ok;
+};
+
+static enum blok_err read_head(struct build *b) {
+  const uint8_t *v;
+  size_t n;
+  struct blok_reader r;
+  enum blok_err rc = blok_txn_get(b->t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), &v, &n);
+  if (rc != BLOK_OK || n != 8)
+    return blok_refuse(b->why, rc == BLOK_OK ? BLOK_ESTORE : rc, "the store has no head block");
+  uint8_t hk[8];
+  memcpy(hk, v, 8);
+  BLOK_TRY(blok_txn_get(b->t, BLOK_TABLE_BLOCKS, hk, 8, &v, &n));
+  blok_reader_init(&r, v, n);
+  BLOK_TRY(blok_header_decode(&r, &b->head));
+  BLOK_TRY(blok_header_hash(&b->head, b->head_hash));
+  BLOK_TRY(blok_header_encode(&b->header, &b->head));
+  rc = blok_txn_get(b->t, BLOK_TABLE_QC, hk, 8, &b->qc, &b->qc_len);
+  if (rc == BLOK_ENOTFOUND)
+    return blok_refuse(b->why, BLOK_EUNAVAIL, "block %llu has no certificate yet",
+                       (unsigned long long)b->head.height);
+  return rc;
+}
+
+static enum blok_err read_record(struct build *b) {
+  uint8_t key[19], tk[32];
+  blok_vehicle_state_key(key, b->vin);
+  BLOK_TRY(blok_state_key(tk, BLOK_VEHICLE_MODULE, key, sizeof key));
+  enum blok_err rc = blok_txn_get(b->t, BLOK_TABLE_STATE, tk, 32, &b->record, &b->record_len);
+  if (rc == BLOK_ENOTFOUND) return blok_refuse(b->why, rc, "vin %.17s is not registered", b->vin);
+  BLOK_TRY(rc);
+  if (blok_vehicle_record_decode(b->record, b->record_len, &b->rec) != BLOK_OK)
+    return blok_refuse(b->why, BLOK_ESTORE, "the stored record of vin %.17s does not decode",
+                       b->vin);
+  if (b->rec.event_count > BLOK_REPORT_EVENTS_MAX)
+    return blok_refuse(b->why, BLOK_ETOOLONG,
+                       "vin %.17s has %llu events; a report holds at most %d", b->vin,
+                       (unsigned long long)b->rec.event_count, BLOK_REPORT_EVENTS_MAX);
+  struct blok_smt_proof *p = malloc(sizeof *p);
+  struct blok_smt_store s;
+  if (p == NULL) return BLOK_ENOMEM;
+  blok_txn_smt_store(b->t, &s);
+  rc = blok_smt_prove(&s, b->head.state_root, tk, p);
+  if (rc == BLOK_OK) rc = blok_smt_proof_encode(&b->proof, p);
+  free(p);
+  return rc;
+}
+
+/* The block at height in b->view (kept from the last call when it is the same block). */
+static enum blok_err load_block(struct build *b, uint64_t height) {
+  if (b->view_ok && b->view_height == height) return BLOK_OK;
+  uint8_t hk[8];
+  const uint8_t *v;
+  size_t n;
+  b->view_ok = false;
+  blok_store_u64_key(hk, height);
+  BLOK_TRY(blok_txn_get(b->t, BLOK_TABLE_BLOCKS, hk, 8, &v, &n));
+  BLOK_TRY(blok_block_parse(b->view, v, n));
+  b->view_height = height;
+  b->view_ok = true;
+  return BLOK_OK;
+}
+
+/* The event's transaction, from its block by position, checked against the index entry. */
+static enum blok_err take_event(struct build *b, const struct blok_vehicle_event *e,
+                                size_t *bytes) {
+  struct blok_report_event *out = &b->events[b->count];
+  if (e->n != b->count + 1 || e->height > b->head.height) return BLOK_ESTORE;
+  enum blok_err rc = load_block(b, e->height);
+  if (rc != BLOK_OK) return rc == BLOK_ENOTFOUND ? BLOK_ESTORE : rc;
+  if (e->position >= b->view->tx_count || b->view->header.timestamp_ms != e->time_ms)
+    return BLOK_ESTORE;
+  rc = blok_tx_decode(&out->tx, b->view->txs[e->position], b->view->tx_lens[e->position]);
+  if (rc != BLOK_OK || memcmp(out->tx.id, e->tx_id, 32) != 0) return BLOK_ESTORE;
+  out->height = e->height;
+  out->time_ms = e->time_ms;
+  *bytes += 2 * out->tx.raw_len + EVENT_OVERHEAD_BYTES;
+  if (*bytes > BLOK_REPORT_BYTES_MAX)
+    return blok_refuse(b->why, BLOK_ETOOLONG, "the report of vin %.17s would pass %zu MiB", b->vin,
+                       BLOK_REPORT_BYTES_MAX >> 20);
+  b->count++;
+  return BLOK_OK;
+}
+
+/* Every event from the history index, in order, one page at a time. */
+static enum blok_err read_events(struct build *b) {
+  size_t want = (size_t)b->rec.event_count, bytes = 0, got = 0;
+  struct blok_vehicle_event *page = malloc(BLOK_VEHICLE_HISTORY_PAGE_MAX * sizeof *page);
+  b->events = calloc(want + 1, sizeof *b->events);
+  b->view = malloc(sizeof *b->view);
+  enum blok_err rc = page && b->events && b->view ? BLOK_OK : BLOK_ENOMEM;
+  uint64_t cursor = 0;
+  do {
+    if (rc == BLOK_OK)
+      rc = blok_vehicle_history(b->t, b->vin, cursor, BLOK_VEHICLE_HISTORY_PAGE_MAX, false, page,
+                                &got, &cursor);
+    for (size_t i = 0; rc == BLOK_OK && i < got; i++)
+      rc = b->count < want ? take_event(b, &page[i], &bytes) : BLOK_ESTORE;
+  } while (rc == BLOK_OK && cursor != 0 && got > 0);
+  free(page);
+  if (rc == BLOK_OK && b->count != want) rc = BLOK_ESTORE;
+  uint8_t head[32] = {0};
+  for (size_t i = 0; rc == BLOK_OK && i < b->count; i++)
+    blok_vehicle_chain_next(head, b->events[i].tx.id, b->events[i].height, b->events[i].time_ms);
+  if (rc == BLOK_OK && memcmp(head, b->rec.chain_head, 32) != 0) rc = BLOK_ESTORE;
+  if (rc == BLOK_ESTORE)
+    return blok_refuse(b->why, rc,
+                       "the history index of vin %.17s disagrees with its record at event %zu",
+                       b->vin, b->count + 1);
+  return rc;
+}
+
+static json_t *events_json(const struct build *b) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < b->count; i++) {
+    const struct blok_report_event *e = &b->events[i];
+    json_t *o = json_pack("{s:o, s:o, s:o}", "height", blok__report_json_u64(e->height), "time_ms",
+                          blok__report_json_u64(e->time_ms), "tx",
+                          blok__report_json_hex(e->tx.raw, e->tx.raw_len));
+    if (o == NULL || json_array_append_new(a, o) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  return a;
+}
+
+static enum blok_err bundle_json(struct build *b, const struct blok_genesis *g, json_t **out) {
+  json_t *summary = NULL;
+  BLOK_TRY(blok_report_summary(g, &b->rec, b->events, b->count, &summary));
+  json_t *block = json_pack(
+      "{s:o, s:o, s:o, s:o, s:o}", "height", blok__report_json_u64(b->head.height), "time_ms",
+      blok__report_json_u64(b->head.timestamp_ms), "hash", blok__report_json_hex(b->head_hash, 32),
+      "header", blok__report_json_hex(b->header.data, b->header.len), "qc",
+      blok__report_json_hex(b->qc, b->qc_len));
+  *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "format", BLOK_REPORT_FORMAT,
+                   "chain_id", b->head.chain_id, "vin", b->rec.vin, "block", block, "record",
+                   blok__report_json_hex(b->record, b->record_len), "proof",
+                   blok__report_json_hex(b->proof.data, b->proof.len), "events", events_json(b),
+                   "summary", summary);
+  return *out ? BLOK_OK : BLOK_ENOMEM;
+}
+
+enum blok_err blok_report_build(struct blok_ledger *l, const char vin[BLOK_VIN_LEN], json_t **out,
+                                struct blok_why *why) {
+  struct blok_vin parsed;
+  char v[BLOK_VIN_LEN + 1];
+  *out = NULL;
+  memcpy(v, vin, BLOK_VIN_LEN);
+  v[BLOK_VIN_LEN] = '\0';
+  if (blok_vin_parse(&parsed, NULL, v, BLOK_VIN_LEN) != BLOK_OK ||
+      memcmp(parsed.vin, v, BLOK_VIN_LEN) != 0)
+    return blok_refuse(why, BLOK_EVIN, "vin: %.17s is not a valid normalised vin", v);
+  struct build b = {.vin = v, .why = why};
+  blok_buf_init(&b.header, BLOK_HEADER_ENCODED_MAX);
+  blok_buf_init(&b.proof, 1 + 64 + 4 + 32 * BLOK_SMT_DEPTH_MAX);
+  enum blok_err rc = blok_store_read_begin(blok_ledger_store(l), &b.t);
+  if (rc == BLOK_OK) {
+    rc = read_head(&b);
+    if (rc == BLOK_OK) rc = read_record(&b);
+    if (rc == BLOK_OK) rc = read_events(&b);
+    /* The events point into the map: the JSON is made before the transaction ends. */
+    if (rc == BLOK_OK) rc = bundle_json(&b, blok_ledger_genesis(l), out);
+    blok_store_read_end(b.t);
+  }
+  blok_buf_release(&b.header);
+  blok_buf_release(&b.proof);
+  free(b.events);
+  free(b.view);
+  return rc;
+}
