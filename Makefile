@@ -16,12 +16,14 @@ build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(RELEASE) -j $(JOBS)
 
-# The main job: a single-validator development network in ./devnet (created on first run,
-# continued after), with the API and web UI on http://127.0.0.1:8080. Ctrl-C stops it.
+# The main job: a single-validator development network in ./devnet (created on first run and
+# filled with demo vehicles from SEED, continued after), with the API and web UI on
+# http://127.0.0.1:8080. Ctrl-C stops it.
 DEVNET ?= devnet
 HTTP ?= 127.0.0.1:8080
+SEED ?= 42
 run: build
-	./$(RELEASE)/blokauto devnet --data $(DEVNET) --http $(HTTP)
+	./$(RELEASE)/blokauto devnet --data $(DEVNET) --http $(HTTP) --demo --seed $(SEED)
 
 # Test build: clang with AddressSanitizer and UndefinedBehaviorSanitizer, fuzz targets
 # included (each runs a short smoke inside ctest). Exits non-zero on any failure.

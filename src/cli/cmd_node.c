@@ -1,11 +1,18 @@
 /*
- * `blokauto node --config FILE` and `blokauto devnet [--data DIR] [--http HOST:PORT]`.
+ * `blokauto node --config FILE` and `blokauto devnet [--data DIR] [--http HOST:PORT] [--demo]`.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli_internal.h"
+#include "blok/demo.h"
 #include "blok/devnet.h"
 #include "blok/node.h"
 #include "blok/banned.h"
@@ -39,32 +46,136 @@ int blok__cmd_node(int argc, char **argv) {
 
 static int devnet_usage(FILE *out, int code) {
   fprintf(out,
-          "usage: blokauto devnet [--data DIR] [--http HOST:PORT]\n\n"
+          "usage: blokauto devnet [--data DIR] [--http HOST:PORT] [--demo [--seed N]]\n\n"
           "Runs a single-validator development network. On first start it writes DIR (default\n"
-          "./devnet): a genesis with one validator and one demo member per role, their keys in\n"
-          "DIR/keys (mode 0600) and DIR/node.json. Later starts continue the chain.\n"
-          "--http applies to a new DIR (default 127.0.0.1:8080); edit DIR/node.json later.\n");
+          "./devnet): a genesis with one validator and demo members (one per role, three\n"
+          "manufacturers), their keys in DIR/keys (mode 0600) and DIR/node.json. Later starts\n"
+          "continue the chain. --http applies to a new DIR (default 127.0.0.1:8080); edit\n"
+          "DIR/node.json later.\n"
+          "--demo fills a new chain with demo data through the API: %d vehicles and years of\n"
+          "their history, signed by the demo members, owners and vehicles; the same --seed\n"
+          "(default %d) gives the same data. --demo-vehicles N changes the count (1..%d).\n"
+          "A chain that is not new is left as it is.\n",
+          BLOK_DEMO_VEHICLES_DEFAULT, BLOK_DEMO_SEED_DEFAULT, BLOK_DEMO_VEHICLES_MAX);
   return code;
 }
 
-int blok__cmd_devnet(int argc, char **argv) {
-  const char *dir = "devnet", *http = "127.0.0.1:8080";
+struct devnet_args {
+  const char *dir, *http;
+  bool demo;
+  uint64_t seed;
+  size_t vehicles;
+};
+
+static bool parse_count(const char *s, uint64_t max, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (s[0] < '0' || s[0] > '9') return false;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v > max) return false;
+  *out = v;
+  return true;
+}
+
+/* -1 when the command should go on; otherwise the exit status. */
+static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
+  *a = (struct devnet_args){.dir = "devnet",
+                            .http = "127.0.0.1:8080",
+                            .seed = BLOK_DEMO_SEED_DEFAULT,
+                            .vehicles = BLOK_DEMO_VEHICLES_DEFAULT};
   for (int i = 1; i < argc; i++) {
     bool has = i + 1 < argc && strlen(argv[i + 1]) < PATH_MAX - 16;
+    uint64_t n;
     if (strcmp(argv[i], "--help") == 0) return devnet_usage(stdout, BLOK_EXIT_OK);
     if (strcmp(argv[i], "--data") == 0 && has) {
-      dir = argv[++i];
+      a->dir = argv[++i];
     } else if (strcmp(argv[i], "--http") == 0 && has && strlen(argv[i + 1]) < 64) {
-      http = argv[++i];
+      a->http = argv[++i];
+    } else if (strcmp(argv[i], "--demo") == 0) {
+      a->demo = true;
+    } else if (strcmp(argv[i], "--seed") == 0 && has && parse_count(argv[i + 1], UINT64_MAX, &n)) {
+      a->seed = n;
+      i++;
+    } else if (strcmp(argv[i], "--demo-vehicles") == 0 && has &&
+               parse_count(argv[i + 1], BLOK_DEMO_VEHICLES_MAX, &n) && n > 0) {
+      a->vehicles = (size_t)n;
+      i++;
     } else {
       fprintf(stderr, "blokauto devnet: unexpected argument '%s'\n", argv[i]);
       return devnet_usage(stderr, BLOK_EXIT_USAGE);
     }
   }
+  return -1;
+}
+
+/* The demo talks to the node over HTTP, so it needs the port before the node runs: for port 0 it
+ * takes a free one from the kernel now. (Another process could take it before the node binds it;
+ * then the node fails to start and says so.) */
+static int resolve_port(struct blok_node_config *c) {
+  if (c->http_port != 0) return 0;
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int ok = fd >= 0 && inet_pton(AF_INET, c->http_host, &sa.sin_addr) == 1 &&
+           bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+           getsockname(fd, (struct sockaddr *)&sa, &len) == 0;
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    fprintf(stderr, "blokauto devnet: no free port on %s: %s\n", c->http_host, strerror(errno));
+    return -1;
+  }
+  c->http_port = ntohs(sa.sin_port);
+  return 0;
+}
+
+static int start_demo(const struct devnet_args *a, struct blok_node_config *c,
+                      struct blok_demo **demo) {
+  char url[128], genesis[PATH_MAX], keys[PATH_MAX], list[PATH_MAX];
+  if (resolve_port(c) != 0) return -1;
+  /* An API bound to every address is reached on loopback. */
+  const char *host = strcmp(c->http_host, "0.0.0.0") == 0 ? "127.0.0.1" : c->http_host;
+  snprintf(url, sizeof url, "http://%s:%u", host, (unsigned)c->http_port);
+  snprintf(genesis, sizeof genesis, "%s", c->genesis_path);
+  snprintf(keys, sizeof keys, "%s/keys", a->dir);
+  if (snprintf(list, sizeof list, "%s/demo-vehicles.tsv", a->dir) >= (int)sizeof list) {
+    fprintf(stderr, "blokauto devnet: --data: the path is too long for the demo\n");
+    return -1;
+  }
+  struct blok_demo_opts o = {.node_url = url,
+                             .genesis_path = genesis,
+                             .keys_dir = keys,
+                             .vehicles_path = list,
+                             .seed = a->seed,
+                             .vehicles = a->vehicles,
+                             .out = stdout,
+                             .tty = isatty(STDOUT_FILENO) == 1};
+  struct blok_why why = {{0}};
+  if (blok_demo_start(demo, &o, &why) != BLOK_OK) {
+    fprintf(stderr, "blokauto devnet: %s\n", why.msg);
+    return -1;
+  }
+  return 0;
+}
+
+static void banner(const char *dir, bool created, const struct blok_node_config *c) {
+  printf("blokauto devnet: %s %s\n", created ? "created" : "continuing", dir);
+  printf("  API and web UI:  http://%s:%u/\n", c->http_host, (unsigned)c->http_port);
+  printf("  member keys:     %s/keys/<role>.key (validator: %s/keys/validator.key)\n", dir, dir);
+  printf("  genesis:         %s/genesis.json\n", dir);
+  printf("  try:             curl -s http://%s:%u/v1/status\n", c->http_host,
+         (unsigned)c->http_port);
+  printf("  stop with Ctrl-C; run again to continue the chain\n");
+}
+
+int blok__cmd_devnet(int argc, char **argv) {
+  struct devnet_args a;
+  int code = parse_devnet_args(argc, argv, &a);
+  if (code >= 0) return code;
   char config_path[PATH_MAX];
   bool created;
   struct blok_why why = {{0}};
-  if (blok_devnet_prepare(dir, http, &created, config_path, sizeof config_path, &why) != BLOK_OK) {
+  if (blok_devnet_prepare(a.dir, a.http, &created, config_path, sizeof config_path, &why) !=
+      BLOK_OK) {
     fprintf(stderr, "blokauto devnet: %s\n", why.msg);
     return BLOK_EXIT_FAIL;
   }
@@ -73,12 +184,15 @@ int blok__cmd_devnet(int argc, char **argv) {
     fprintf(stderr, "blokauto devnet: %s\n", why.msg);
     return BLOK_EXIT_FAIL;
   }
-  printf("blokauto devnet: %s %s\n", created ? "created" : "continuing", dir);
-  printf("  API and web UI:  http://%s:%u/\n", c.http_host, (unsigned)c.http_port);
-  printf("  member keys:     %s/keys/<role>.key (validator: %s/keys/validator.key)\n", dir, dir);
-  printf("  genesis:         %s/genesis.json\n", dir);
-  printf("  try:             curl -s http://%s:%u/v1/status\n", c.http_host, (unsigned)c.http_port);
-  printf("  stop with Ctrl-C; run again to continue the chain\n");
+  struct blok_demo *demo = NULL;
+  if (a.demo && created && start_demo(&a, &c, &demo) != 0) return BLOK_EXIT_FAIL;
+  banner(a.dir, created, &c);
+  if (a.demo && !created)
+    printf("demo: skipped: %s already holds a chain; the demo fills a new one only (start with "
+           "another --data, or remove %s)\n",
+           a.dir, a.dir);
   fflush(stdout);
-  return blok_node_run(&c);
+  code = blok_node_run(&c);
+  if (demo) (void)blok_demo_finish(demo);
+  return code;
 }

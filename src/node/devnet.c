@@ -1,6 +1,9 @@
 /*
  * The devnet folder (blok/devnet.h). The demo members are plausible but fictional companies,
- * one per role; the manufacturer owns a WMI so that vehicles can be registered on the devnet.
+ * one per role, except manufacturers: three, one per region, stand in for the real makers whose
+ * WMIs they hold, so that the demo data (`devnet --demo`, src/node/demo.c) registers VINs that
+ * decode to real makes (Honda, Ford, Tesla, BMW ...). Northwind Motors also keeps 5NW, a WMI of
+ * its own for hand-made examples.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -16,21 +19,28 @@
 #include "blok/banned.h"
 
 struct demo {
-  const char *role, *name, *wmi;
+  const char *key, *role, *name; /* key: the key file's name, keys/<key>.key */
+  const char *const *wmi;        /* NULL-terminated, or NULL */
 };
 
+static const char *const wmi_north_america[] = {"5NW", "1HG", "1FA", "1G1", "2T1", "5YJ", NULL};
+static const char *const wmi_europe[] = {"WBA", "WVW", "SAL", "VF1", "YV1", "ZFA", NULL};
+static const char *const wmi_asia[] = {"JHM", "KM8", NULL};
+
 static const struct demo demos[] = {
-    {"manufacturer", "Northwind Motors", "5NW"},
-    {"supplier", "Brightline Components", NULL},
-    {"dealer", "Harbor City Auto Sales", NULL},
-    {"service", "QuickLane Service Center", NULL},
-    {"insurer", "Evergreen Mutual Insurance", NULL},
-    {"registry", "State Motor Vehicle Registry", NULL},
-    {"lender", "First Coast Auto Finance", NULL},
-    {"fleet", "Metro Ride Fleet", NULL},
-    {"energy", "GridFlow Charging", NULL},
-    {"recycler", "Circle Auto Recycling", NULL},
-    {"auditor", "Ethical Sourcing Audit Ltd", NULL},
+    {"manufacturer", "manufacturer", "Northwind Motors", wmi_north_america},
+    {"manufacturer-europe", "manufacturer", "Rhine Valley Automotive", wmi_europe},
+    {"manufacturer-asia", "manufacturer", "Pacific Crest Motor Works", wmi_asia},
+    {"supplier", "supplier", "Brightline Components", NULL},
+    {"dealer", "dealer", "Harbor City Auto Sales", NULL},
+    {"service", "service", "QuickLane Service Center", NULL},
+    {"insurer", "insurer", "Evergreen Mutual Insurance", NULL},
+    {"registry", "registry", "State Motor Vehicle Registry", NULL},
+    {"lender", "lender", "First Coast Auto Finance", NULL},
+    {"fleet", "fleet", "Metro Ride Fleet", NULL},
+    {"energy", "energy", "GridFlow Charging", NULL},
+    {"recycler", "recycler", "Circle Auto Recycling", NULL},
+    {"auditor", "auditor", "Ethical Sourcing Audit Ltd", NULL},
 };
 
 static enum blok_err path_join(char *out, size_t cap, const char *a, const char *b) {
@@ -67,14 +77,19 @@ static enum blok_err write_genesis(const char *dir, const char *keys, struct blo
   json_t *members = json_array();
   for (size_t i = 0; i < BLOK_ARRAY_LEN(demos); i++) {
     char mhex[65];
-    enum blok_err rc = new_key(keys, demos[i].role, mhex, why);
+    enum blok_err rc = new_key(keys, demos[i].key, mhex, why);
     if (rc != BLOK_OK) {
       json_decref(members);
       return rc;
     }
     json_t *m = json_pack("{s:s, s:[s], s:[s]}", "name", demos[i].name, "roles", demos[i].role,
                           "keys", mhex);
-    if (demos[i].wmi) json_object_set_new(m, "wmi", json_pack("[s]", demos[i].wmi));
+    if (demos[i].wmi) {
+      json_t *w = json_array();
+      for (const char *const *p = demos[i].wmi; *p; p++)
+        json_array_append_new(w, json_string(*p));
+      json_object_set_new(m, "wmi", w);
+    }
     json_array_append_new(members, m);
   }
   json_t *g = json_pack("{s:s, s:I, s:[{s:s, s:s}], s:{s:o}}", "chain_id", BLOK_DEVNET_CHAIN_ID,
