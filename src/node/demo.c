@@ -449,17 +449,6 @@ static void set_hex(json_t *j, const char *key, const uint8_t *data, size_t n) {
   json_object_set_new(j, key, json_string(hex));
 }
 
-static enum blok_err consent(struct loader *L, uint8_t sig[64],
-                             const struct blok_sign_keypair *owner, const char *vin,
-                             const uint8_t new_owner[32], uint64_t expiry) {
-  uint8_t mem[4 + 17 + 32 + 8];
-  struct blok_buf b = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
-  BLOK_TRY(blok_enc_text(&b, vin, 17, 17));
-  BLOK_TRY(blok_enc_fixed(&b, new_owner, 32));
-  BLOK_TRY(blok_enc_u64(&b, expiry));
-  return blok_sign_domain(sig, owner, BLOK_VEHICLE_CONSENT_TAG, L->chain_id, b.data, b.len);
-}
-
 static enum blok_err offer_json(struct loader *L, json_t *j, uint32_t ci,
                                 const struct blok_demo_event *e) {
   struct car *c = &L->cars[ci];
@@ -472,7 +461,8 @@ static enum blok_err offer_json(struct loader *L, json_t *j, uint32_t ci,
   enum blok_err rc = BLOK_OK;
   if (e->flags & BLOK_DEMO_F_DEALER) {
     uint8_t sig[64];
-    rc = consent(L, sig, &owner, vehicle_of(L, ci)->vin, buyer.pk, expiry);
+    rc = blok_vehicle_consent_sign(sig, &owner, L->chain_id, vehicle_of(L, ci)->vin, buyer.pk,
+                                   expiry);
     if (rc == BLOK_OK) set_hex(j, "consent", sig, 64);
   }
   blok_sign_keypair_clear(&owner);
