@@ -83,6 +83,10 @@ BLOK_WUR enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exe
                                           const struct blok_qc *qc);
 void blok_exec_free(struct blok_exec *x);
 
+/* The head's header as the read transaction t sees it (for reads that must be consistent with
+ * other reads in t). */
+BLOK_WUR enum blok_err blok_ledger_head_in(struct blok_txn *t, struct blok_header *h);
+
 /* Reads, each in its own read transaction. */
 /* The stored block (header || list of transactions) and its certificate (empty for height 0). */
 BLOK_WUR enum blok_err blok_ledger_block(struct blok_ledger *l, uint64_t height,

@@ -310,7 +310,7 @@ static enum blok_err header_at(struct blok_txn *t, uint64_t height, struct blok_
   return blok_header_decode(&r, h);
 }
 
-static enum blok_err head_in(struct blok_txn *t, struct blok_header *h) {
+enum blok_err blok_ledger_head_in(struct blok_txn *t, struct blok_header *h) {
   const uint8_t *v;
   size_t n;
   BLOK_TRY(blok_txn_get(t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), &v, &n));
@@ -329,7 +329,7 @@ enum blok_err blok_ledger_state(struct blok_ledger *l, const char *module, const
   size_t n;
   struct blok_smt_store s;
   blok_txn_smt_store(t, &s);
-  enum blok_err rc = head_in(t, header);
+  enum blok_err rc = blok_ledger_head_in(t, header);
   if (rc == BLOK_OK) {
     rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
     *found = rc == BLOK_OK;

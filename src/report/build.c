@@ -19,7 +19,6 @@
 #include "report_internal.h"
 #include "blok/banned.h"
 
-#define META_HEAD "head"
 /* What an event adds to the bundle besides its transaction's hex: its fields and its summary
  * line (at most about 700 bytes); used to refuse a bundle that would pass the limit. */
 #define EVENT_OVERHEAD_BYTES 1024
@@ -45,17 +44,12 @@ struct build {
 };
 
 static enum blok_err read_head(struct build *b) {
-  const uint8_t *v;
-  size_t n;
-  struct blok_reader r;
-  enum blok_err rc = blok_txn_get(b->t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), &v, &n);
-  if (rc != BLOK_OK || n != 8)
-    return blok_refuse(b->why, rc == BLOK_OK ? BLOK_ESTORE : rc, "the store has no head block");
+  enum blok_err rc = blok_ledger_head_in(b->t, &b->head);
+  if (rc != BLOK_OK)
+    return blok_refuse(b->why, rc == BLOK_ENOTFOUND ? BLOK_ESTORE : rc,
+                       "the store has no head block");
   uint8_t hk[8];
-  memcpy(hk, v, 8);
-  BLOK_TRY(blok_txn_get(b->t, BLOK_TABLE_BLOCKS, hk, 8, &v, &n));
-  blok_reader_init(&r, v, n);
-  BLOK_TRY(blok_header_decode(&r, &b->head));
+  blok_store_u64_key(hk, b->head.height);
   BLOK_TRY(blok_header_hash(&b->head, b->head_hash));
   BLOK_TRY(blok_header_encode(&b->header, &b->head));
   rc = blok_txn_get(b->t, BLOK_TABLE_QC, hk, 8, &b->qc, &b->qc_len);
