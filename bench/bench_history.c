@@ -13,7 +13,13 @@
  * call with its read transaction begun and ended around it (what an API request pays). The
  * store is in the page cache after it is built, as it is on a node that serves queries; a
  * cold read from disk is not measured. Output is one key=value line per case.
+ *
+ * Last, the whole route: the real HTTP API is started over the same ledger on a loopback port
+ * and GET /v1/vehicles/{vin}/history?limit=100 is requested (keep-alive, one client) at the
+ * start, middle and end of the history. The time is the client's, from sending the request to
+ * the last byte of the JSON page, so it bounds the server time from above.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@
 #include <unistd.h>
 
 #include "blok/anchor.h"
+#include "blok/api.h"
 #include "blok/consortium.h"
 #include "blok/hex.h"
 #include "blok/ledger.h"
@@ -259,6 +266,72 @@ static void cleanup(void) {
   rmdir(g_dir);
 }
 
+struct body {
+  char data[1 << 16];
+  size_t len;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx) {
+  struct body *bd = ctx;
+  size_t k = size * n;
+  if (bd->len + k >= sizeof bd->data) return 0;
+  memcpy(bd->data + bd->len, p, k);
+  bd->len += k;
+  bd->data[bd->len] = '\0';
+  return k;
+}
+
+static enum blok_err no_nonce(void *ctx, const uint8_t sender[32], uint64_t *next) {
+  (void)ctx;
+  (void)sender;
+  *next = 1;
+  return BLOK_OK;
+}
+
+/* GET history pages through the real API; prints the client-side times. */
+static void measure_route(struct bench *b) {
+  struct blok_mempool *mp;
+  struct blok_notify nt;
+  struct blok_api *api;
+  struct blok_why why = {{0}};
+  blok_notify_init(&nt, 0);
+  if (blok_mempool_new(&mp, NULL, CHAIN, no_nonce, NULL) != BLOK_OK) die("mempool", BLOK_ENOMEM);
+  struct blok_api_opts o = {.host = "127.0.0.1", .port = 0};
+  struct blok_api_deps d = {.ledger = b->l, .mempool = mp, .notify = &nt};
+  if (blok_api_start(&api, &o, &d, &why) != BLOK_OK) die(why.msg, BLOK_EIO);
+  CURL *c = curl_easy_init();
+  static struct body bd;
+  static uint64_t t[REPS];
+  static const uint64_t cursors[3] = {0, EVENTS / 2, EVENTS - 100};
+  static const char *const where[3] = {"start", "middle", "end"};
+  for (int w = 0; w < 3; w++) {
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/vehicles/%s/history?limit=100&cursor=%llu",
+             (unsigned)blok_api_port(api), VIN, (unsigned long long)cursors[w]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &bd);
+    for (int i = 0; i < WARMUP + REPS; i++) {
+      bd.len = 0;
+      uint64_t t0 = now_ns();
+      long st = 0;
+      if (curl_easy_perform(c) != CURLE_OK) die("request", BLOK_EIO);
+      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+      if (st != 200 || strstr(bd.data, "\"events\"") == NULL) die("history page", BLOK_EFORMAT);
+      if (i >= WARMUP) t[i - WARMUP] = now_ns() - t0;
+    }
+    qsort(t, REPS, sizeof t[0], cmp_u64);
+    double med = pct_us(t, REPS, 0.5), p99 = pct_us(t, REPS, 0.99);
+    printf("route=GET /v1/vehicles/{vin}/history page=100 at=%s reps=%d bytes=%zu "
+           "client_median_us=%.1f client_p99_us=%.1f bound_us=%.0f within_bound=%s\n",
+           where[w], REPS, bd.len, med, p99, BOUND_US, p99 < BOUND_US ? "yes" : "NO");
+  }
+  curl_easy_cleanup(c);
+  blok_api_stop(api);
+  blok_mempool_free(mp);
+  blok_notify_release(&nt);
+}
+
 int main(void) {
   static struct bench b;
   static const size_t limits[PAGE_LIMITS] = {50, 100};
@@ -273,6 +346,7 @@ int main(void) {
         struct page_case c = page_case(which, d == 1, limits[li]);
         measure(&b, &c, limits[li]);
       }
+  measure_route(&b);
   blok_ledger_close(b.l);
   blok_store_close(b.store);
   blok_genesis_release(&b.g);
