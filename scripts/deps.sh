@@ -18,6 +18,7 @@ packages=(
   libsodium-dev libssl-dev liblmdb-dev libuv1-dev libmicrohttpd-dev libjansson-dev
   liblua5.4-dev libsqlite3-dev libpq-dev libcmocka-dev libcurl4-openssl-dev
   ca-certificates curl
+  chromium
 )
 # Node.js and npm fetch the vPIC database package; some images ship Node from elsewhere, so
 # Debian's packages are only asked for when the commands are absent.
@@ -41,6 +42,17 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# --- browser tests: playwright-core (pinned in tests/browser/package-lock.json) --------------
+# Only the library: it drives Debian's chromium (installed above), and no browser is ever
+# downloaded (`npx playwright install` is never run). Reinstalled when the lock file changes.
+browser="$top/tests/browser"
+if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+  ! cmp -s <(sed -n '/"node_modules\//,$p' "$browser/package-lock.json") \
+    <(sed -n '/"node_modules\//,$p' "$browser/node_modules/.package-lock.json"); then
+  echo "deps: npm ci in tests/browser (playwright-core)"
+  (cd "$browser" && npm ci --no-audit --no-fund --silent)
 fi
 
 # --- NHTSA vPIC database (optional) ---------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "blok/api.h"
 #include "blok/vpic.h"
@@ -45,6 +46,7 @@ struct blok_api {
   _Atomic size_t body_bytes_inflight;
   /* The vPIC database for GET /v1/vehicles/{vin} (vehicles.c): opened on first use, shared
    * under vpic_mu. vpic_state: 0 not tried yet, 1 open, -1 unavailable. */
+  _Atomic size_t sse_clients; /* open GET /v1/events streams (events.c) */
   pthread_mutex_t vpic_mu;
   struct blok_vpic vpic;
   int vpic_state;
@@ -61,6 +63,12 @@ struct blok__reply {
   const char *content_type; /* for text and file bodies (static strings) */
   const char *allow;        /* the Allow header of a 405 */
   unsigned retry_after_s;   /* 0: no Retry-After header */
+  /* A streamed body of unknown length (GET /v1/events): read is called in the connection's
+   * thread and may block; it returns the bytes written into buf (at least 1), or -1 at the
+   * end of the stream. stream_free releases stream_cls once the server is done with it. */
+  ssize_t (*stream_read)(void *cls, char *buf, size_t max);
+  void (*stream_free)(void *cls);
+  void *stream_cls;
 };
 
 /* The query parameters the routes read, each bounded (NULL when absent). */
@@ -102,9 +110,20 @@ void blok__route_txs_post(struct blok_api *a, const uint8_t *body, size_t len,
  * "/v1/vehicles/". */
 void blok__route_vehicle(struct blok_api *a, const char *rest, const struct blok__query *q,
                          struct blok__reply *r);
+/* GET /v1/parts/{serial}[/history], /v1/batches/{id}, /v1/recalls/{id} (parts.c): what is
+ * 'p', 'b' or 'r'; rest the path after the prefix. */
+void blok__route_parts(struct blok_api *a, char what, const char *rest, const struct blok__query *q,
+                       struct blok__reply *r);
+/* GET /v1/vehicles/{vin}/parts (parts.c): false, with nothing done, for any other path. */
+bool blok__route_vehicle_parts(struct blok_api *a, const char *rest, const struct blok__query *q,
+                               struct blok__reply *r);
 /* The vehicle routes' shared state: set up at start, released at stop (vehicles.c). */
 void blok__vehicles_init(struct blok_api *a);
 void blok__vehicles_release(struct blok_api *a);
+/* GET /v1/genesis: the genesis document as the node loaded it (genesis.c). */
+void blok__route_genesis(struct blok_api *a, struct blok__reply *r);
+/* GET /v1/events: the Server-Sent Events stream of committed blocks (events.c). */
+void blok__route_events(struct blok_api *a, struct blok__reply *r);
 /* GET of a file under web_dir (static.c). */
 void blok__route_static(struct blok_api *a, const char *path, struct blok__reply *r);
 

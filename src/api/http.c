@@ -42,6 +42,7 @@ void blok__reply_release(struct blok__reply *r) {
   json_decref(r->json);
   free(r->text);
   if (r->file_fd >= 0) close(r->file_fd);
+  if (r->stream_free != NULL) r->stream_free(r->stream_cls);
   blok__reply_init(r);
 }
 
@@ -143,6 +144,11 @@ enum route {
   ROUTE_METRICS,
   ROUTE_STATIC,
   ROUTE_VEHICLE,
+  ROUTE_PARTS,
+  ROUTE_BATCHES,
+  ROUTE_RECALLS,
+  ROUTE_GENESIS,
+  ROUTE_EVENTS,
 };
 
 struct request {
@@ -171,7 +177,9 @@ static const struct {
     {"/v1/tx/", ROUTE_TX_GET, false},        {"/v1/blocks/", ROUTE_BLOCK, false},
     {"/v1/status", ROUTE_STATUS, false},     {"/v1/state/", ROUTE_STATE, false},
     {"/v1/nonce/", ROUTE_NONCE, false},      {"/metrics", ROUTE_METRICS, false},
-    {"/v1/vehicles/", ROUTE_VEHICLE, false},
+    {"/v1/vehicles/", ROUTE_VEHICLE, false}, {"/v1/genesis", ROUTE_GENESIS, false},
+    {"/v1/events", ROUTE_EVENTS, false},     {"/v1/parts/", ROUTE_PARTS, false},
+    {"/v1/batches/", ROUTE_BATCHES, false},  {"/v1/recalls/", ROUTE_RECALLS, false},
 };
 
 /* Finds the route of url: ROUTE_NONE when there is none. */
@@ -185,7 +193,8 @@ static enum route find_route(const struct blok_api *a, const char *url, const ch
     *post = routes[i].post;
     /* {id}, {height} and {sender} are one segment; a state key may hold slashes, and so may
      * a vehicle's path ({vin}/history, parsed by its route). */
-    bool slashes = routes[i].route == ROUTE_STATE || routes[i].route == ROUTE_VEHICLE;
+    bool slashes = routes[i].route == ROUTE_STATE || routes[i].route == ROUTE_VEHICLE ||
+                   routes[i].route == ROUTE_PARTS; /* serials may hold '/' */
     if (prefix && (**arg == '\0' || (!slashes && strchr(*arg, '/')))) return ROUTE_NONE;
     return routes[i].route;
   }
@@ -276,7 +285,23 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
       blok__route_static(a, rq->arg, r);
       return;
     case ROUTE_VEHICLE:
+      if (blok__route_vehicle_parts(a, rq->arg, &q, r)) return; /* {vin}/parts */
       blok__route_vehicle(a, rq->arg, &q, r);
+      return;
+    case ROUTE_PARTS:
+    case ROUTE_BATCHES:
+    case ROUTE_RECALLS:
+      blok__route_parts(a,
+                        rq->route == ROUTE_PARTS     ? 'p'
+                        : rq->route == ROUTE_BATCHES ? 'b'
+                                                     : 'r',
+                        rq->arg, &q, r);
+      return;
+    case ROUTE_GENESIS:
+      blok__route_genesis(a, r);
+      return;
+    case ROUTE_EVENTS:
+      blok__route_events(a, r);
       return;
     case ROUTE_NONE:
       break;
@@ -304,11 +329,50 @@ static struct MHD_Response *json_response(const json_t *j) {
   return resp;
 }
 
+/* A streamed body: libmicrohttpd calls the reply's reader in the connection's thread (the
+ * server runs a thread per connection, so the reader may block) and frees it at the end. */
+struct stream {
+  ssize_t (*read)(void *cls, char *buf, size_t max);
+  void (*free)(void *cls);
+  void *cls;
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  struct stream *s = cls;
+  ssize_t n = s->read(s->cls, buf, max);
+  return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls) {
+  struct stream *s = cls;
+  s->free(s->cls);
+  free(s);
+}
+
+static struct MHD_Response *stream_response(struct blok__reply *r) {
+  struct stream *s = malloc(sizeof *s);
+  if (s == NULL) return NULL;
+  *s = (struct stream){r->stream_read, r->stream_free, r->stream_cls};
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, s, stream_free);
+  if (resp == NULL) {
+    free(s);
+    return NULL;
+  }
+  r->stream_read = NULL; /* the response owns it now */
+  r->stream_free = NULL;
+  r->stream_cls = NULL;
+  return resp;
+}
+
 /* Turns the reply into a response and queues it; the reply keeps nothing afterwards. */
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct blok__reply *r, bool close) {
   struct MHD_Response *resp = NULL;
   const char *type = r->content_type;
-  if (r->file_fd >= 0) {
+  if (r->stream_read != NULL) {
+    resp = stream_response(r);
+  } else if (r->file_fd >= 0) {
     resp = MHD_create_response_from_fd((size_t)r->file_size, r->file_fd);
     if (resp != NULL) r->file_fd = -1; /* libmicrohttpd closes it */
   } else if (r->text != NULL) {
@@ -511,6 +575,7 @@ enum blok_err blok_api_start(struct blok_api **out, const struct blok_api_opts *
   if (a->d.metrics == NULL) a->d.metrics = &a->own_metrics;
   atomic_init(&a->stopping, false);
   atomic_init(&a->body_bytes_inflight, 0);
+  atomic_init(&a->sse_clients, 0);
   blok__vehicles_init(a);
   enum blok_err rc = copy_opts(a, o, why);
   if (rc == BLOK_OK) rc = start_daemon(a, why);

@@ -25,6 +25,7 @@ int blok__cmd_get(int argc, char **argv);
 int blok__cmd_status(int argc, char **argv);
 int blok__cmd_report(int argc, char **argv);
 int blok__cmd_verify(int argc, char **argv);
+int blok__cmd_parts(int argc, char **argv);
 
 /* Prints "blokauto: <what>: <message of err>" to stderr. */
 void blok__cli_err(const char *what, enum blok_err err);

@@ -28,6 +28,8 @@ static const struct cmd commands[] = {
     {"verify", blok__cmd_verify,
      "verify FILE --genesis GENESIS  check a report offline: VERIFIED or NOT VERIFIED"},
     {"vin", blok__cmd_vin, "vin check [--json] VIN...  validate and decode VINs (ISO 3779)"},
+    {"parts", blok__cmd_parts,
+     "parts part|history|batch|recall|vehicle ID  parts provenance and recall reach"},
 };
 
 static void usage(FILE *out) {
