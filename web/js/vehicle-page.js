@@ -30,7 +30,7 @@ function badges(s, rec) {
       s.rollbacks > 0 ? "bad" : "good"),
     badge("Title brands", brands, s.brands.length ? "bad" : "good"),
     badge("Liens", s.lien.open ? `open, held by ${s.lien.holder}` : "none open", s.lien.open ? "warn" : "good"),
-    badge("Open recalls", "n/a", "neutral"),
+    Object.assign(badge("Open recalls", "…", "neutral"), { id: "recalls" }),
     badge("End of life", s.status === "retired" ? `retired at block ${rec ? rec.retired_height : "?"}` : "no, active",
       s.status === "retired" ? "bad" : "good"));
 }
@@ -44,6 +44,23 @@ function renderVehicle(vin, s, rec, text) {
     el("p", { class: "vin" }, "VIN ", el("code", {}, vin), ` · latest odometer ${odo} · ${s.event_count} events`),
     badges(s, rec),
     el("p", {}, download, " ", el("a", { href: "verify.html" }, "verify a downloaded bundle yourself")));
+}
+
+// Open recalls come from the parts module's state, which the report bundle does not prove: the
+// badge says so. A node without the answer leaves "n/a".
+async function showRecalls(vin) {
+  const li = document.getElementById("recalls");
+  if (!li) return;
+  const strong = li.querySelector("strong");
+  li.title = "Reported by this node from its parts records; not part of the verified report";
+  try {
+    const r = await getJSON(`/v1/vehicles/${vin}/parts?limit=1`);
+    const ids = Array.isArray(r.open_recalls) ? r.open_recalls : [];
+    strong.textContent = ids.length ? `${ids.length} open: ${ids.join(", ")} (node-reported)` : "none open (node-reported)";
+    li.className = `badge ${ids.length ? "warn" : "good"}`;
+  } catch {
+    strong.textContent = "n/a";
+  }
 }
 
 // The readings of the events, replayed by the rules of "Odometer": each {t, km, rollback}.
@@ -152,6 +169,7 @@ async function main() {
     verifiedEl.after(el("p", {}, `Block ${res.height} of ${utc(res.time_ms)} (hash `, el("code", {}, res.hash.slice(0, 16) + "…"), ")."), note);
     const s = toPlain(res.summary);
     renderVehicle(vin, s, res.record, text);
+    showRecalls(vin);
     odoEl.replaceChildren(chart(readings(res.events)));
     timelineEl.replaceChildren(...timeline(s.events, res.events));
     return;
@@ -167,6 +185,7 @@ async function main() {
   }
   if (s && Array.isArray(s.events) && Array.isArray(s.brands) && s.lien) {
     renderVehicle(vin, s, null, text);
+    showRecalls(vin);
     vehicleEl.prepend(el("p", { class: "error" }, "Unverified: what follows is what the node claims."));
     odoEl.replaceChildren(el("p", { class: "note" }, "The chart is drawn from verified reports only."));
     timelineEl.replaceChildren(...timeline(s.events, null));
