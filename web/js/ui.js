@@ -71,12 +71,13 @@ export function utc(ms) {
   return new Date(n).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
 
-// Where a search goes: a VIN, a transaction id, or a block height.
+// Where a search goes: a block height, a transaction id, a VIN, or else a part serial.
 export function searchTarget(q) {
   const s = q.trim();
   if (/^[0-9]{1,20}$/.test(s)) return `block.html?height=${s}`;
   if (/^[0-9a-fA-F]{64}$/.test(s)) return `tx.html?id=${s.toLowerCase()}`;
   if (/^[0-9A-HJ-NPR-Za-hj-npr-z]{17}$/.test(s)) return `vehicle.html?vin=${s.toUpperCase()}`;
+  if (/^[A-Za-z0-9._:/-]{1,64}$/.test(s)) return `part.html?serial=${encodeURIComponent(s)}`;
   return null;
 }
 
@@ -85,14 +86,14 @@ export function mountHeader() {
   const form = el("form", { class: "search", role: "search" },
     el("label", { for: "q", class: "visually-hidden" }, "Search"),
     el("input", { id: "q", name: "q", type: "search", autocomplete: "off", spellcheck: "false",
-      placeholder: "VIN, transaction id or block height" }),
+      placeholder: "VIN, transaction id, block height or part serial" }),
     el("button", { type: "submit" }, "Search"));
   const msg = el("p", { class: "search-msg", role: "status" });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const target = searchTarget(form.q.value);
     if (target === null) {
-      msg.textContent = "Enter a 17-character VIN, a 64-digit transaction id or a block height.";
+      msg.textContent = "Enter a 17-character VIN, a 64-digit transaction id, a block height or a part serial.";
       return;
     }
     location.href = target;

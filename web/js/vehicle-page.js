@@ -56,7 +56,13 @@ async function showRecalls(vin) {
   try {
     const r = await getJSON(`/v1/vehicles/${vin}/parts?limit=1`);
     const ids = Array.isArray(r.open_recalls) ? r.open_recalls : [];
-    strong.textContent = ids.length ? `${ids.length} open: ${ids.join(", ")} (node-reported)` : "none open (node-reported)";
+    if (ids.length) {
+      const links = [];
+      ids.forEach((id, i) => links.push(i ? ", " : "", el("a", { href: `recall.html?id=${encodeURIComponent(id)}` }, id)));
+      strong.replaceChildren(`${ids.length} open: `, ...links, " (node-reported)");
+    } else {
+      strong.textContent = "none open (node-reported)";
+    }
     li.className = `badge ${ids.length ? "warn" : "good"}`;
   } catch {
     strong.textContent = "n/a";
