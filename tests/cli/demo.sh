@@ -130,7 +130,8 @@ pids=()
 grep -q 'event=stop' "$dir/a.log" || fail "no stop line in the log"
 "$bin" devnet --data "$dir/a" --demo >"$dir/a.out" 2>"$dir/a.log" &
 pids+=($!)
-for _ in $(seq 1 100); do
+# Up to 60 s: under `ctest -j` this shares two cores with the crash test and the browser test.
+for _ in $(seq 1 600); do
   grep -q 'event=start' "$dir/a.log" && break
   sleep 0.1
 done
