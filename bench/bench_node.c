@@ -6,7 +6,8 @@
  *   (b) the executor's apply rate with signatures already checked: anchor transactions
  *       admitted, applied and committed (synced) in blocks of 5,000, in this process;
  *   (c) the whole node: `blokauto node` in its own process, sync on; this process posts
- *       pre-signed transactions over HTTP (POST /v1/txs, 500 a request) and watches the blocks;
+ *       pre-signed transactions over HTTP (POST /v1/txs, 500 a request, in the binary form:
+ *       Content-Type application/octet-stream, docs/API.md) and watches the blocks;
  *       committed transactions per second and the p50 / p99 time from submit to commit
  *       (observed by polling, so up to ~5 ms late);
  *   (d) the ratio (c) / (a, 2 threads).
@@ -116,7 +117,6 @@ static double verify_rate(int threads, double seconds) {
 
 struct presigned {
   size_t n;
-  char **hex;
   uint8_t (*id)[32];
   uint8_t **raw;
   size_t *raw_len;
@@ -124,7 +124,6 @@ struct presigned {
 
 static void presign(struct presigned *p, size_t n) {
   p->n = n;
-  p->hex = calloc(n, sizeof *p->hex);
   p->id = calloc(n, sizeof *p->id);
   p->raw = calloc(n, sizeof *p->raw);
   p->raw_len = calloc(n, sizeof *p->raw_len);
@@ -146,8 +145,6 @@ static void presign(struct presigned *p, size_t n) {
     tx.payload_len = pl.len;
     if (blok_tx_sign(&tx, &g_senders[i % SENDERS], &raw)) abort();
     memcpy(p->id[i], tx.id, 32);
-    p->hex[i] = malloc(BLOK_HEX_LEN(raw.len));
-    blok_hex_encode(p->hex[i], BLOK_HEX_LEN(raw.len), raw.data, raw.len);
     p->raw_len[i] = raw.len;
     p->raw[i] = blok_buf_detach(&raw, NULL);
     blok_buf_release(&pl);
@@ -254,18 +251,52 @@ static size_t on_data(char *d, size_t size, size_t n, void *ctx) {
   return k;
 }
 
-static long http(CURL *c, const char *url, const char *body, struct resp *r) {
+/* A GET, or a POST of body (body_len bytes, a binary body when type is set). */
+static long http_post(CURL *c, const char *url, const char *body, size_t body_len, const char *type,
+                      struct resp *r) {
   r->len = 0;
   curl_easy_reset(c);
+  struct curl_slist *headers = type ? curl_slist_append(NULL, type) : NULL;
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  }
+  if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   long st = 0;
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+  curl_slist_free_all(headers);
   return st;
+}
+
+static long http(CURL *c, const char *url, const char *body, struct resp *r) {
+  return http_post(c, url, body, body ? strlen(body) : 0, NULL, r);
+}
+
+static void put_u32(uint8_t *p, size_t v) {
+  for (int k = 0; k < 4; k++)
+    p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* The binary body of POST /v1/txs: u32 count, then each transaction as u32 length || bytes. */
+static char *binary_batch(const struct presigned *p, size_t from, size_t end, size_t *len) {
+  size_t n = 4;
+  for (size_t k = from; k < end; k++)
+    n += 4 + p->raw_len[k];
+  uint8_t *b = malloc(n), *w = b + 4;
+  if (b == NULL) abort();
+  put_u32(b, end - from);
+  for (size_t k = from; k < end; k++) {
+    put_u32(w, p->raw_len[k]);
+    memcpy(w + 4, p->raw[k], p->raw_len[k]);
+    w += 4 + p->raw_len[k];
+  }
+  *len = n;
+  return (char *)b;
 }
 
 static void index_ids(struct run *r) {
@@ -303,17 +334,13 @@ static void *submitter(void *arg) {
   for (size_t i = 0; i < r->p->n && !r->failed; i += BATCH) {
     while (r->submitted - r->committed > INFLIGHT_MAX && !r->failed)
       usleep(1000);
-    json_t *arr = json_array();
-    size_t end = i + BATCH < r->p->n ? i + BATCH : r->p->n;
-    for (size_t k = i; k < end; k++)
-      json_array_append_new(arr, json_pack("{s:s}", "hex", r->p->hex[k]));
-    char *body = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
+    size_t end = i + BATCH < r->p->n ? i + BATCH : r->p->n, len;
+    char *body = binary_batch(r->p, i, end, &len);
     double t = now_s();
     for (size_t k = i; k < end; k++)
       r->submit_at[k] = t;
     r->submitted = end;
-    long st = http(c, url, body, &rs);
+    long st = http_post(c, url, body, len, "Content-Type: application/octet-stream", &rs);
     free(body);
     if (st != 200 || strstr(rs.data, "\"error\"") != NULL) {
       fprintf(stderr, "bench_node: submit failed: status %ld: %.300s\n", st,

@@ -106,6 +106,9 @@ void blok__route_tx_post(struct blok_api *a, const uint8_t *body, size_t len,
                          const struct blok__query *q, struct blok__reply *r);
 void blok__route_txs_post(struct blok_api *a, const uint8_t *body, size_t len,
                           struct blok__reply *r);
+/* POST /v1/txs with a binary body: the canonical list of signed transactions (submit.c). */
+void blok__route_txs_post_binary(struct blok_api *a, const uint8_t *body, size_t len,
+                                 struct blok__reply *r);
 /* GET /v1/vehicles/{vin}[/history|/report] (vehicles.c); rest is the path after
  * "/v1/vehicles/". */
 void blok__route_vehicle(struct blok_api *a, const char *rest, const struct blok__query *q,

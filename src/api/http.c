@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,6 +250,15 @@ static bool query_value(struct MHD_Connection *c, const char *name, const char *
   return false;
 }
 
+/* True when the request's Content-Type is application/octet-stream (parameters allowed). */
+static bool body_is_binary(struct MHD_Connection *c) {
+  static const char type[] = "application/octet-stream";
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (v == NULL || strncasecmp(v, type, sizeof type - 1) != 0) return false;
+  char next = v[sizeof type - 1];
+  return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
 static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct request *rq,
                      struct blok__reply *r) {
   struct blok__query q = {0};
@@ -261,7 +271,10 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
       blok__route_tx_post(a, rq->body.data, rq->body.len, &q, r);
       return;
     case ROUTE_TXS_POST:
-      blok__route_txs_post(a, rq->body.data, rq->body.len, r);
+      if (body_is_binary(c))
+        blok__route_txs_post_binary(a, rq->body.data, rq->body.len, r);
+      else
+        blok__route_txs_post(a, rq->body.data, rq->body.len, r);
       return;
     case ROUTE_TX_GET:
       blok__route_tx_get(a, rq->arg, r);

@@ -4,6 +4,11 @@
  * without state beyond the head (encoding, chain, expiry, kind, payload, already committed),
  * and handed to the mempool, which checks the rest and the signature.
  *
+ * POST /v1/txs also takes a binary body (Content-Type: application/octet-stream): the canonical
+ * list<bytes<BLOK_TX_ENCODED_MAX>, 10000> of signed transactions, for bulk loaders. It skips the
+ * JSON parse and the hex decoding, and runs every other check the same way. Its framing is
+ * checked whole before any item is submitted, so a truncated body submits nothing.
+ *
  * With ?wait=commit the request thread then sleeps on the commit notification (blok/notify.h)
  * until the transaction is in a committed block, the block producer refuses it, or the
  * deadline passes. The server runs one thread per connection, so a wait holds only its own
@@ -16,10 +21,10 @@
 
 /* The checks the mempool does not make: the chain, expiry against the head, a registered
  * kind whose stateless check passes, and not already committed. */
-static enum blok_err precheck(struct blok_api *a, const struct blok_buf *raw,
+static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw_len,
                               struct blok_why *why) {
   struct blok_tx tx;
-  enum blok_err rc = blok_tx_decode(&tx, raw->data, raw->len);
+  enum blok_err rc = blok_tx_decode(&tx, raw, raw_len);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "transaction encoding: %s", blok_strerror(rc));
   const struct blok_genesis *g = blok_ledger_genesis(a->d.ledger);
   if (strcmp(tx.chain_id, g->chain_id) != 0)
@@ -47,13 +52,18 @@ static enum blok_err precheck(struct blok_api *a, const struct blok_buf *raw,
   return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
 }
 
+static enum blok_err submit_raw(struct blok_api *a, const uint8_t *raw, size_t raw_len,
+                                uint8_t id[32], struct blok_why *why) {
+  BLOK_TRY(precheck(a, raw, raw_len, why));
+  return blok_mempool_submit(a->d.mempool, raw, raw_len, id, why);
+}
+
 static enum blok_err submit_item(struct blok_api *a, const json_t *item, uint8_t id[32],
                                  struct blok_why *why) {
   struct blok_buf raw;
   blok_buf_init(&raw, BLOK_TX_ENCODED_MAX);
   enum blok_err rc = blok__json_tx_raw(item, blok_ledger_registry(a->d.ledger), &raw, why);
-  if (rc == BLOK_OK) rc = precheck(a, &raw, why);
-  if (rc == BLOK_OK) rc = blok_mempool_submit(a->d.mempool, raw.data, raw.len, id, why);
+  if (rc == BLOK_OK) rc = submit_raw(a, raw.data, raw.len, id, why);
   blok_buf_release(&raw);
   return rc;
 }
@@ -61,6 +71,12 @@ static enum blok_err submit_item(struct blok_api *a, const json_t *item, uint8_t
 static json_t *error_json(enum blok_err err, const struct blok_why *why) {
   return json_pack("{s:{s:s, s:s}}", "error", "code", blok_err_name(err), "message",
                    why->msg[0] ? why->msg : blok_strerror(err));
+}
+
+/* One entry of the answer of POST /v1/txs: the item's id, or why it was refused. */
+static json_t *item_json(enum blok_err rc, const uint8_t id[32], const struct blok_why *why) {
+  return rc == BLOK_OK ? json_pack("{s:o, s:s}", "id", blok__json_hex(id, 32), "status", "pending")
+                       : error_json(rc, why);
 }
 
 /* --- waiting for the commit -------------------------------------------------------------- */
@@ -180,16 +196,68 @@ void blok__route_txs_post(struct blok_api *a, const uint8_t *body, size_t len,
     struct blok_why item_why = {{0}};
     uint8_t id[32];
     enum blok_err irc = submit_item(a, json_array_get(j, i), id, &item_why);
-    json_array_append_new(
-        results, irc == BLOK_OK
-                     ? json_pack("{s:o, s:s}", "id", blok__json_hex(id, 32), "status", "pending")
-                     : error_json(irc, &item_why));
+    json_array_append_new(results, item_json(irc, id, &item_why));
   }
   json_decref(j);
   if (rc != BLOK_OK) {
     json_decref(results);
     blok__reply_refusal(r, rc, &why);
     return;
+  }
+  blok__reply_json(r, 200, json_pack("{s:o}", "results", results));
+}
+
+/* --- the binary bulk form ---------------------------------------------------------------- */
+
+/* Checks the framing of the whole body (count, every length, nothing after the last item) so
+ * that a malformed body is refused before any of it is submitted. */
+static enum blok_err binary_frame(const uint8_t *body, size_t len, size_t *count,
+                                  struct blok_why *why) {
+  struct blok_reader rd;
+  blok_reader_init(&rd, body, len);
+  enum blok_err rc = blok_dec_count(&rd, count, BLOK__API_BATCH_ITEMS_MAX);
+  if (rc == BLOK_ETOOLONG)
+    return blok_refuse(why, rc, "body: at most %d transactions", BLOK__API_BATCH_ITEMS_MAX);
+  if (rc != BLOK_OK)
+    return blok_refuse(why, rc, "body: a u32 count of transactions is required: %s",
+                       blok_strerror(rc));
+  for (size_t i = 0; i < *count; i++) {
+    const uint8_t *raw;
+    size_t raw_len;
+    rc = blok_dec_bytes(&rd, &raw, &raw_len, BLOK_TX_ENCODED_MAX);
+    if (rc != BLOK_OK)
+      return blok_refuse(why, rc, "body: transaction %zu of %zu: %s", i, *count, blok_strerror(rc));
+  }
+  rc = blok_dec_end(&rd);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "body: bytes after the last transaction");
+  return BLOK_OK;
+}
+
+/* POST /v1/txs with the binary body (api_internal.h). */
+void blok__route_txs_post_binary(struct blok_api *a, const uint8_t *body, size_t len,
+                                 struct blok__reply *r) {
+  struct blok_why why = {{0}};
+  size_t count = 0;
+  enum blok_err rc = binary_frame(body, len, &count, &why);
+  json_t *results = rc == BLOK_OK ? json_array() : NULL;
+  if (rc == BLOK_OK && results == NULL) rc = BLOK_ENOMEM;
+  if (rc != BLOK_OK) {
+    blok__reply_refusal(r, rc, &why);
+    return;
+  }
+  struct blok_reader rd;
+  blok_reader_init(&rd, body, len);
+  enum blok_err frc = blok_dec_count(&rd, &count, BLOK__API_BATCH_ITEMS_MAX);
+  BLOK_ASSERT(frc == BLOK_OK); /* binary_frame read the same bytes */
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *raw;
+    size_t raw_len;
+    frc = blok_dec_bytes(&rd, &raw, &raw_len, BLOK_TX_ENCODED_MAX);
+    BLOK_ASSERT(frc == BLOK_OK);
+    struct blok_why item_why = {{0}};
+    uint8_t id[32];
+    enum blok_err irc = submit_raw(a, raw, raw_len, id, &item_why);
+    json_array_append_new(results, item_json(irc, id, &item_why));
   }
   blok__reply_json(r, 200, json_pack("{s:o}", "results", results));
 }

@@ -127,13 +127,23 @@ static void index_list_clear(struct blok__index_list *l) {
   l->count = 0;
 }
 
-/* Moves every entry of src to the end of dst. */
+/* Moves every entry of src to the end of dst: the keys and values change owner, not place. */
 static enum blok_err index_list_move(struct blok__index_list *dst, struct blok__index_list *src) {
-  for (size_t i = 0; i < src->count; i++) {
-    struct blok__index_write *w = &src->v[i];
-    BLOK_TRY(index_add(dst, w->table, w->key, w->key_len, w->val, w->val_len));
+  if (dst->count + src->count > dst->cap) {
+    size_t cap = dst->cap ? dst->cap : 16;
+    while (cap < dst->count + src->count)
+      cap *= 2;
+    struct blok__index_write *v = realloc(dst->v, cap * sizeof *v);
+    if (v == NULL) {
+      index_list_clear(src);
+      return BLOK_ENOMEM;
+    }
+    dst->v = v;
+    dst->cap = cap;
   }
-  index_list_clear(src);
+  if (src->count > 0) memcpy(dst->v + dst->count, src->v, src->count * sizeof *src->v);
+  dst->count += src->count;
+  src->count = 0;
   return BLOK_OK;
 }
 

@@ -57,15 +57,10 @@ static enum blok_err grow(struct blok__kvmap *m) {
   return BLOK_OK;
 }
 
-enum blok_err blok__kvmap_put(struct blok__kvmap *m, const uint8_t key[32], const void *val,
+/* Sets key's entry to val (taken: malloc'd, or NULL), freeing the value it replaces. */
+static enum blok_err put_take(struct blok__kvmap *m, const uint8_t key[32], uint8_t *val,
                               size_t len, bool deleted) {
   if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow(m));
-  uint8_t *copy = NULL;
-  if (!deleted && len > 0) {
-    copy = malloc(len);
-    if (copy == NULL) return BLOK_ENOMEM;
-    memcpy(copy, val, len);
-  }
   struct blok__kv *e = find(m->slots, m->cap, key);
   if (e->used) {
     m->bytes -= e->len;
@@ -76,20 +71,37 @@ enum blok_err blok__kvmap_put(struct blok__kvmap *m, const uint8_t key[32], cons
     m->count++;
   }
   e->deleted = deleted;
-  e->val = copy;
+  e->val = val;
   e->len = deleted ? 0 : len;
   m->bytes += e->len;
   return BLOK_OK;
 }
 
+enum blok_err blok__kvmap_put(struct blok__kvmap *m, const uint8_t key[32], const void *val,
+                              size_t len, bool deleted) {
+  uint8_t *copy = NULL;
+  if (!deleted && len > 0) {
+    copy = malloc(len);
+    if (copy == NULL) return BLOK_ENOMEM;
+    memcpy(copy, val, len);
+  }
+  enum blok_err rc = put_take(m, key, copy, len, deleted);
+  if (rc != BLOK_OK) free(copy);
+  return rc;
+}
+
+/* The values move, not copied: an entry is emptied in src as soon as dst owns its value, so a
+ * failure part way (dst cannot grow) leaves every value owned by exactly one map. */
 enum blok_err blok__kvmap_merge(struct blok__kvmap *dst, struct blok__kvmap *src) {
-  for (size_t i = 0; i < src->cap; i++) {
+  enum blok_err rc = BLOK_OK;
+  for (size_t i = 0; rc == BLOK_OK && i < src->cap; i++) {
     struct blok__kv *e = &src->slots[i];
     if (!e->used) continue;
-    BLOK_TRY(blok__kvmap_put(dst, e->key, e->val, e->len, e->deleted));
+    rc = put_take(dst, e->key, e->val, e->len, e->deleted);
+    if (rc == BLOK_OK) e->val = NULL;
   }
   blok__kvmap_clear(src);
-  return BLOK_OK;
+  return rc;
 }
 
 static int cmp_entry(const void *a, const void *b) {

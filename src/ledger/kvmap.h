@@ -35,7 +35,8 @@ const struct blok__kv *blok__kvmap_get(const struct blok__kvmap *m, const uint8_
 /* Sets key to a copy of val, or marks it deleted (val NULL and deleted true). */
 BLOK_WUR enum blok_err blok__kvmap_put(struct blok__kvmap *m, const uint8_t key[32],
                                        const void *val, size_t len, bool deleted);
-/* Moves every entry of src into dst (src's values overwrite), leaving src empty. */
+/* Moves every entry of src into dst (src's values overwrite; the values are moved, not
+ * copied), leaving src empty, also when it fails (BLOK_ENOMEM: dst could not grow). */
 BLOK_WUR enum blok_err blok__kvmap_merge(struct blok__kvmap *dst, struct blok__kvmap *src);
 /* An array of pointers to the entries in key order; free() it. NULL with count 0 is fine. */
 BLOK_WUR enum blok_err blok__kvmap_sorted(const struct blok__kvmap *m,

@@ -829,6 +829,79 @@ static void test_errors_submit(void **state) {
   assert_error(call("POST", "/v1/txs", "{}", 400), "BLOK_EFORMAT", "array");
 }
 
+/* Appends the canonical u32 (little-endian) to out. */
+static size_t put_u32(uint8_t *out, uint32_t v) {
+  for (int k = 0; k < 4; k++)
+    out[k] = (uint8_t)(v >> (8 * k));
+  return 4;
+}
+
+/* Posts a binary body to /v1/txs; the answer must have status want (returned, owned). */
+static json_t *post_binary(const uint8_t *body, size_t len, int want) {
+  struct resp r;
+  http("POST", "/v1/txs", (const char *)body, len, "Content-Type: application/octet-stream\r\n",
+       &r);
+  if (r.status != want)
+    fail_msg("POST /v1/txs (binary): status %d, want %d: %s", r.status, want, r.raw);
+  json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+  if (j == NULL) fail_msg("POST /v1/txs (binary): body is not json: %s", r.raw);
+  resp_release(&r);
+  return j;
+}
+
+/* POST /v1/txs with Content-Type application/octet-stream: list<bytes> of signed
+ * transactions, answered as the JSON form is; a malformed body submits nothing. */
+static void test_submit_binary(void **state) {
+  (void)state;
+  uint8_t id[3][32];
+  struct blok_buf tx[3];
+  anchor_tx(&tx[0], &W.dealer, CHAIN, 3, "binary 1", id[0]);
+  anchor_tx(&tx[1], &W.dealer, CHAIN, 4, "binary 2", id[1]);
+  anchor_tx(&tx[2], &W.dealer, "other-chain", 5, "binary 3", id[2]);
+  static uint8_t body[3 * (4 + BLOK_TX_ENCODED_MAX) + 16];
+  size_t n = put_u32(body, 3);
+  for (int i = 0; i < 3; i++) {
+    n += put_u32(body + n, (uint32_t)tx[i].len);
+    memcpy(body + n, tx[i].data, tx[i].len);
+    n += tx[i].len;
+  }
+  /* Truncated (the last transaction cut short), and a byte too many: refused whole. */
+  assert_error(post_binary(body, n - 1, 400), "BLOK_ETRUNC", "transaction 2");
+  body[n] = 0;
+  assert_error(post_binary(body, n + 1, 400), "BLOK_ETRAILING", "after");
+  char path[128], h0[65];
+  hex32(h0, id[0]);
+  snprintf(path, sizeof path, "/v1/tx/%s", h0);
+  assert_error(call("GET", path, NULL, 404), "BLOK_ENOTFOUND", NULL); /* nothing submitted */
+  /* Empty, and no count at all. */
+  uint8_t empty[4] = {0};
+  json_t *j = post_binary(empty, 4, 200);
+  assert_int_equal(json_array_size(json_object_get(j, "results")), 0);
+  json_decref(j);
+  assert_error(post_binary(empty, 2, 400), "BLOK_ETRUNC", "count");
+  /* More than 10,000 transactions: refused on the count alone. */
+  uint8_t over[4];
+  put_u32(over, 10001);
+  assert_error(post_binary(over, 4, 400), "BLOK_ETOOLONG", "10000");
+  /* The whole batch: each item answered in order, as the JSON form is. */
+  j = post_binary(body, n, 200);
+  json_t *res = json_object_get(j, "results");
+  assert_int_equal(json_array_size(res), 3);
+  for (int i = 0; i < 2; i++) {
+    char h[65];
+    hex32(h, id[i]);
+    assert_string_equal(sget(json_array_get(res, (size_t)i), "id"), h);
+    assert_string_equal(sget(json_array_get(res, (size_t)i), "status"), "pending");
+  }
+  json_incref(json_array_get(res, 2));
+  assert_error(json_array_get(res, 2), "BLOK_EBADTAG", "chain_id");
+  json_decref(j);
+  wait_ready(2);
+  assert_string_equal(tx_status(id[1]), "pending");
+  for (int i = 0; i < 3; i++)
+    blok_buf_release(&tx[i]);
+}
+
 static void test_errors_http(void **state) {
   (void)state;
   assert_error(call("GET", "/v1/nothing", NULL, 404), "BLOK_ENOTFOUND", "path");
@@ -918,6 +991,7 @@ int main(void) {
       cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_errors_body),
       cmocka_unit_test(test_errors_submit),
+      cmocka_unit_test(test_submit_binary),
       cmocka_unit_test(test_errors_http),
       cmocka_unit_test(test_static),
   };
