@@ -12,6 +12,11 @@
  * member's nonces itself (from GET /v1/nonce at the start) and keeps at most PACE in flight per
  * member. Owners' and vehicles' keys send a handful each.
  *
+ * Parts. The parts transactions (demo_plan.c) go out in phases: a phase's are sent once every
+ * earlier phase's are committed (each phase depends only on earlier ones, or on the same signer's
+ * earlier transactions, which its nonces order), and the installs into vehicles wait for every
+ * vehicle to be loaded. The first phases (audits, batches) go out beside the vehicles.
+ *
  * Watching. Committed blocks are read one by one (GET /v1/blocks/{h}); their transaction ids mark
  * the loader's transactions committed. A module's refusal leaves its transaction in the block, so
  * after each block the node's counter of failed transactions (GET /metrics) is read, and the first
@@ -38,6 +43,7 @@
 #include "blok/keyfile.h"
 #include "blok/modules.h"
 #include "blok/notify.h"
+#include "blok/parts.h"
 #include "blok/vehicle.h"
 #include "blok/banned.h"
 
@@ -61,7 +67,8 @@
 _Static_assert(MAP_CAP >= 2 * INFLIGHT_MAX && (MAP_CAP & (MAP_CAP - 1)) == 0, "map size");
 
 static const char *const role_names[BLOK_DEMO_MEMBER_ROLES] = {
-    "manufacturer", "service", "insurer", "registry", "lender", "dealer", "recycler"};
+    "manufacturer", "service",  "insurer",  "registry", "lender",
+    "dealer",       "recycler", "supplier", "auditor"};
 
 struct member {
   char name[BLOK_NAME_MAX + 1];
@@ -97,10 +104,14 @@ struct loader {
   const struct blok_demo_opts *o;
   const atomic_bool *stop;
   struct blok_demo_plan plan;
+  struct blok_demo_parts parts;
+  size_t parts_next, parts_inflight, parts_committed; /* parts.txs sent; in flight; committed */
   struct car *cars;
   struct member members[MEMBERS_MAX];
   size_t member_count;
-  uint16_t by_role[BLOK_DEMO_MEMBER_ROLES]; /* the member signing for a role (not manufacturer) */
+  /* The member signing for a role; for manufacturer, the one issuing recalls (a vehicle's own
+   * events are signed by the member owning its WMI). */
+  uint16_t by_role[BLOK_DEMO_MEMBER_ROLES];
   struct blok_registry reg;
   char chain_id[BLOK_SIGN_CHAIN_ID_MAX + 1];
   uint64_t head, next_block;
@@ -177,8 +188,34 @@ static const char *const kind_types[] = {
     [BLOK_DEMO_END_OF_LIFE] = "end_of_life",
 };
 
+static const char *const part_types[] = {
+    [BLOK_DEMO_P_ATTEST] = "attest",        [BLOK_DEMO_P_BATCH] = "batch",
+    [BLOK_DEMO_P_SERIALS] = "serials",      [BLOK_DEMO_P_INTO_PART] = "install",
+    [BLOK_DEMO_P_INTO_VEHICLE] = "install", [BLOK_DEMO_P_RECALL] = "recall",
+    [BLOK_DEMO_P_REMEDY] = "remedy",        [BLOK_DEMO_P_OBSERVE] = "observe",
+};
+
+/* The member signing parts transaction t. */
+static uint16_t parts_member(const struct loader *L, const struct blok_demo_ptx *t) {
+  if (t->signer == BLOK_DEMO_BY_MANUFACTURER && t->car != BLOK_DEMO_NO_CAR)
+    return L->cars[t->car].maker;
+  return L->by_role[t->signer];
+}
+
+/* "parts/install (parts transaction 12 of 345, phase 2, signed by ...)" for messages. */
+static void describe_part(char *out, size_t cap, const struct loader *L, uint32_t i) {
+  const struct blok_demo_ptx *t = &L->parts.txs[i];
+  snprintf(out, cap, "parts/%s (parts transaction %" PRIu32 " of %zu, phase %u, signed by %s)",
+           part_types[t->kind], i + 1, L->parts.count, (unsigned)t->phase,
+           L->members[parts_member(L, t)].name);
+}
+
 /* "vehicle/odometer on VIN (event 7 of 31, signed by the vehicle's key)" for messages. */
 static void describe(char *out, size_t cap, const struct loader *L, uint32_t car, uint32_t event) {
+  if (car == BLOK_DEMO_NO_CAR) {
+    describe_part(out, cap, L, event);
+    return;
+  }
   const struct blok_demo_vehicle *v = vehicle_of(L, car);
   const struct blok_demo_event *e = event_of(L, car, event);
   const char *by = e->signer == BLOK_DEMO_BY_OWNER     ? "the owner's key"
@@ -325,7 +362,7 @@ static uint16_t member_for_wmi(const struct loader *L, const char *wmi) {
 
 /* Which member signs for each role and each WMI of the plan; refused when a key is missing. */
 static enum blok_err assign_members(struct loader *L) {
-  for (size_t r = 1; r < BLOK_DEMO_MEMBER_ROLES; r++) {
+  for (size_t r = 0; r < BLOK_DEMO_MEMBER_ROLES; r++) {
     L->by_role[r] = NO_MEMBER;
     for (size_t i = 0; i < L->member_count && L->by_role[r] == NO_MEMBER; i++)
       if (L->members[i].roles[r] && L->members[i].has_key) L->by_role[r] = (uint16_t)i;
@@ -351,6 +388,10 @@ static enum blok_err check_kinds(struct loader *L) {
     if (blok_registry_kind(&L->reg, BLOK_VEHICLE_MODULE, kind_types[k], NULL) == NULL)
       return stopped(L, BLOK_EUNKNOWNKIND, "this build has no transaction kind %s/%s",
                      BLOK_VEHICLE_MODULE, kind_types[k]);
+  for (size_t k = 0; k < BLOK_ARRAY_LEN(part_types); k++)
+    if (blok_registry_kind(&L->reg, BLOK_PARTS_MODULE, part_types[k], NULL) == NULL)
+      return stopped(L, BLOK_EUNKNOWNKIND, "this build has no transaction kind %s/%s",
+                     BLOK_PARTS_MODULE, part_types[k]);
   return BLOK_OK;
 }
 
@@ -567,45 +608,64 @@ static enum blok_err signer_of(struct loader *L, uint32_t ci, const struct blok_
   }
 }
 
-/* Signs event ei of car ci and appends it to the batch being built. */
-static enum blok_err add_tx(struct loader *L, uint32_t ci, uint32_t ei) {
-  const struct blok_demo_event *e = event_of(L, ci, ei);
-  json_t *pj = NULL;
+/* The payload of pj (taken: freed here) in L->payload, through the kind's from_json as any client
+ * of the API would; a refusal stops the demo, naming what p is. */
+static enum blok_err encode_payload(struct loader *L, const char *module, const char *type,
+                                    json_t *pj, const struct pending *p) {
   struct blok_why why = {{0}};
-  enum blok_err rc = payload_json(L, ci, ei, &pj);
-  const struct blok_tx_kind *kind =
-      blok_registry_kind(&L->reg, BLOK_VEHICLE_MODULE, kind_types[e->kind], NULL);
+  const struct blok_tx_kind *kind = blok_registry_kind(&L->reg, module, type, NULL);
   blok_buf_clear(&L->payload);
-  blok_buf_clear(&L->raw);
-  if (rc == BLOK_OK) rc = kind->from_json(pj, &L->payload, &why);
+  enum blok_err rc = pj ? kind->from_json(pj, &L->payload, &why) : BLOK_ENOMEM;
   json_decref(pj);
   if (rc != BLOK_OK) {
     char what[256];
-    describe(what, sizeof what, L, ci, ei);
+    describe(what, sizeof what, L, p->car, p->event);
     return stopped(L, rc, "%s: its payload: %s", what, why.msg[0] ? why.msg : blok_strerror(rc));
   }
+  return BLOK_OK;
+}
+
+/* Signs the payload in L->payload as module/type with kp (cleared here) and p's nonce, and
+ * appends it to the batch being built. */
+static enum blok_err sign_append(struct loader *L, const char *module, const char *type,
+                                 struct blok_sign_keypair *kp, struct pending *p) {
   struct blok_tx tx = {.version = BLOK_TX_VERSION,
                        .expiry_height = L->head + EXPIRY_BLOCKS,
+                       .nonce = p->nonce,
                        .payload = L->payload.data,
                        .payload_len = L->payload.len};
   snprintf(tx.chain_id, sizeof tx.chain_id, "%s", L->chain_id);
-  snprintf(tx.module, sizeof tx.module, "%s", BLOK_VEHICLE_MODULE);
-  snprintf(tx.type, sizeof tx.type, "%s", kind_types[e->kind]);
-  struct blok_sign_keypair kp;
-  struct pending p = {.car = ci, .event = ei};
-  BLOK_TRY(signer_of(L, ci, e, &kp, &p.nonce, &p.member));
-  tx.nonce = p.nonce;
-  rc = blok_tx_sign(&tx, &kp, &L->raw);
-  blok_sign_keypair_clear(&kp);
+  snprintf(tx.module, sizeof tx.module, "%s", module);
+  snprintf(tx.type, sizeof tx.type, "%s", type);
+  blok_buf_clear(&L->raw);
+  enum blok_err rc = blok_tx_sign(&tx, kp, &L->raw);
+  blok_sign_keypair_clear(kp);
   BLOK_TRY(rc);
-  memcpy(p.id, tx.id, 32);
-  map_put(L, &p);
+  memcpy(p->id, tx.id, 32);
+  map_put(L, p);
   blok_hex_encode(L->hex, BLOK_HEX_LEN(BLOK_TX_ENCODED_MAX), L->raw.data, L->raw.len);
   BLOK_TRY(blok_buf_append(&L->body, L->batch_count ? ",{\"hex\":\"" : "[{\"hex\":\"", 9));
   BLOK_TRY(blok_buf_append(&L->body, L->hex, 2 * L->raw.len));
   BLOK_TRY(blok_buf_append(&L->body, "\"}", 2));
-  L->batch_car[L->batch_count] = ci;
-  L->batch_event[L->batch_count++] = ei;
+  L->batch_car[L->batch_count] = p->car;
+  L->batch_event[L->batch_count++] = p->event;
+  return BLOK_OK;
+}
+
+/* Signs event ei of car ci and appends it to the batch being built. */
+static enum blok_err add_tx(struct loader *L, uint32_t ci, uint32_t ei) {
+  const struct blok_demo_event *e = event_of(L, ci, ei);
+  json_t *pj = NULL;
+  struct pending p = {.car = ci, .event = ei};
+  enum blok_err rc = payload_json(L, ci, ei, &pj);
+  if (rc != BLOK_OK) {
+    json_decref(pj);
+    return stopped(L, rc, "vehicle %s: %s", vehicle_of(L, ci)->vin, blok_strerror(rc));
+  }
+  BLOK_TRY(encode_payload(L, BLOK_VEHICLE_MODULE, kind_types[e->kind], pj, &p));
+  struct blok_sign_keypair kp;
+  BLOK_TRY(signer_of(L, ci, e, &kp, &p.nonce, &p.member));
+  BLOK_TRY(sign_append(L, BLOK_VEHICLE_MODULE, kind_types[e->kind], &kp, &p));
   if (e->kind == BLOK_DEMO_ACCEPT) { /* the buyer now owns it, with the nonce it used */
     L->cars[ci].owner_no++;
     L->cars[ci].owner_nonce = L->cars[ci].buyer_nonce;
@@ -687,6 +747,106 @@ static enum blok_err schedule(struct loader *L) {
   return flush(L);
 }
 
+/* --- parts ------------------------------------------------------------------------------- */
+
+static json_t *ids_json(const char *const *ids) {
+  json_t *a = json_array();
+  for (; *ids; ids++)
+    json_array_append_new(a, json_string(*ids));
+  return a;
+}
+
+static json_t *batch_json(const struct blok_demo_parts *pp, enum blok_demo_batch_id b) {
+  const struct blok_demo_batch *d = blok__demo_batch(b);
+  /* The quantity made: the serials registered, rounded up to a production lot of 1,000. */
+  uint32_t quantity = (pp->serials[b] + 999u) / 1000u * 1000u;
+  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "batch", d->id, "part_number",
+                   d->part_number, "part_type", d->part_type, "site", d->site, "production_date",
+                   (json_int_t)d->production_date, "quantity", (json_int_t)quantity, "inputs",
+                   ids_json(d->inputs));
+}
+
+static json_t *recall_json(const struct loader *L, size_t r) {
+  const struct blok_demo_recall *d = blok__demo_recall(r);
+  const struct blok_demo_batch *chips = blok__demo_batch(BLOK_DEMO_B_CHIPS);
+  json_t *scope = r == 0 ? json_pack("{s:s}", "batch", blok__demo_batch(BLOK_DEMO_B_PADS_A)->id)
+                         : json_pack("{s:{s:s, s:i, s:i, s:I}}", "serials", "prefix", chips->prefix,
+                                     "width", (int)chips->width, "first", 1, "count",
+                                     (json_int_t)L->parts.chips_recalled);
+  return json_pack("{s:s, s:s, s:s, s:[o]}", "recall", d->id, "reason", d->reason, "remedy",
+                   d->remedy, "scopes", scope);
+}
+
+/* Parts transaction i in its documented JSON form (docs/PROTOCOL.md, "Parts"). */
+static json_t *part_json(const struct loader *L, uint32_t i) {
+  const struct blok_demo_ptx *t = &L->parts.txs[i];
+  char serial[BLOK_PARTS_SERIAL_MAX + 1], target[BLOK_PARTS_SERIAL_MAX + 1], hex[65];
+  blok__demo_serial(serial, sizeof serial, t->arg, t->a);
+  const char *vin = t->car != BLOK_DEMO_NO_CAR ? vehicle_of(L, t->car)->vin : "";
+  switch ((enum blok_demo_pkind)t->kind) {
+    case BLOK_DEMO_P_ATTEST: {
+      const struct blok_demo_lot *l = blok__demo_lot(t->arg);
+      uint8_t cert[32];
+      blok__demo_certificate(cert, L->plan.seed, t->arg);
+      blok_hex_encode(hex, sizeof hex, cert, 32);
+      return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "lot", l->id, "material", l->material,
+                       "site", l->site, "country", l->country, "scheme", l->scheme, "certificate",
+                       hex);
+    }
+    case BLOK_DEMO_P_BATCH:
+      return batch_json(&L->parts, t->arg);
+    case BLOK_DEMO_P_SERIALS: {
+      const struct blok_demo_batch *d = blok__demo_batch(t->arg);
+      return json_pack("{s:s, s:[{s:s, s:i, s:i, s:I}]}", "batch", d->id, "ranges", "prefix",
+                       d->prefix, "width", (int)d->width, "first", 1, "count", (json_int_t)t->a);
+    }
+    case BLOK_DEMO_P_INTO_PART:
+      blok__demo_serial(target, sizeof target,
+                        t->arg == BLOK_DEMO_B_CHIPS ? BLOK_DEMO_B_ECUS : BLOK_DEMO_B_PACKS, t->b);
+      return json_pack("{s:s, s:s, s:s}", "serial", serial, "into", "part", "target", target);
+    case BLOK_DEMO_P_INTO_VEHICLE:
+      return json_pack("{s:s, s:s, s:s}", "serial", serial, "into", "vehicle", "target", vin);
+    case BLOK_DEMO_P_RECALL:
+      return recall_json(L, t->arg);
+    case BLOK_DEMO_P_REMEDY:
+      return json_pack("{s:s, s:s}", "recall", blok__demo_recall(t->arg)->id, "vin", vin);
+    case BLOK_DEMO_P_OBSERVE:
+      return json_pack("{s:s, s:s}", "serial", serial, "vin", vin);
+  }
+  return NULL;
+}
+
+/* Signs parts transaction i and appends it to the batch being built. */
+static enum blok_err add_part(struct loader *L, uint32_t i) {
+  const struct blok_demo_ptx *t = &L->parts.txs[i];
+  struct pending p = {.car = BLOK_DEMO_NO_CAR, .event = i, .member = parts_member(L, t)};
+  BLOK_TRY(encode_payload(L, BLOK_PARTS_MODULE, part_types[t->kind], part_json(L, i), &p));
+  struct member *m = &L->members[p.member];
+  struct blok_sign_keypair kp = m->kp;
+  p.nonce = m->next_nonce++;
+  BLOK_TRY(sign_append(L, BLOK_PARTS_MODULE, part_types[t->kind], &kp, &p));
+  L->parts_inflight++;
+  return BLOK_OK;
+}
+
+/* Sends the next parts transactions: those of the phase under way, or of the next one once every
+ * earlier one is committed, as many as the members' pacing allows. */
+static enum blok_err schedule_parts(struct loader *L) {
+  const struct blok_demo_parts *pp = &L->parts;
+  while (L->parts_next < pp->count && L->inflight + 1 <= INFLIGHT_MAX) {
+    const struct blok_demo_ptx *t = &pp->txs[L->parts_next];
+    bool new_phase = L->parts_next > 0 && t->phase != pp->txs[L->parts_next - 1].phase;
+    if (new_phase && L->parts_inflight > 0) break;
+    if (t->phase >= 2 && L->done < L->plan.count) break; /* installs: into vehicles all loaded */
+    const struct member *m = &L->members[parts_member(L, t)];
+    if (m->next_nonce - m->committed_next >= PACE) break;
+    BLOK_TRY(add_part(L, (uint32_t)L->parts_next));
+    L->parts_next++;
+    if (L->batch_count == BATCH_MAX) BLOK_TRY(flush(L));
+  }
+  return flush(L);
+}
+
 /* --- watching the chain ------------------------------------------------------------------- */
 
 static void committed(struct loader *L, const uint8_t id[32]) {
@@ -694,8 +854,6 @@ static void committed(struct loader *L, const uint8_t id[32]) {
   if (i == SIZE_MAX) return; /* not ours */
   struct pending p = L->map[i];
   map_del(L, i);
-  struct car *c = &L->cars[p.car];
-  c->inflight--;
   if (p.member != NO_MEMBER && p.nonce + 1 > L->members[p.member].committed_next)
     L->members[p.member].committed_next = p.nonce + 1;
   L->recent[L->recent_next] = p;
@@ -703,6 +861,13 @@ static void committed(struct loader *L, const uint8_t id[32]) {
   if (L->recent_count < RECENT_MAX) L->recent_count++;
   L->committed++;
   L->progressed = true;
+  if (p.car == BLOK_DEMO_NO_CAR) {
+    L->parts_inflight--;
+    L->parts_committed++;
+    return;
+  }
+  struct car *c = &L->cars[p.car];
+  c->inflight--;
   if (c->inflight == 0 && c->next == vehicle_of(L, p.car)->count) L->done++;
 }
 
@@ -793,6 +958,7 @@ static enum blok_err check_failures(struct loader *L, uint64_t min_height) {
 /* Whether p is the first transaction of its vehicle's run not yet committed: the one a refusal
  * would have stopped, while the rest of the run waits behind it. */
 static bool run_head(const struct loader *L, const struct pending *p) {
+  if (p->car == BLOK_DEMO_NO_CAR) return true; /* a phase's parts transactions: ask about each */
   const struct car *c = &L->cars[p->car];
   return p->event == c->next - c->inflight;
 }
@@ -843,13 +1009,15 @@ static enum blok_err check_stall(struct loader *L) {
 
 static void progress(struct loader *L, bool last) {
   uint64_t now = blok_monotonic_ms();
-  unsigned tenths = (unsigned)(L->done * 10 / L->plan.count);
+  size_t all = L->plan.count + L->parts.count;
+  unsigned tenths = (unsigned)((L->done + L->parts_committed) * 10 / all);
   /* A terminal gets the line rewritten ten times a second and once at the end; anything else a
    * line each tenth of the vehicles. */
   bool due = L->o->tty ? last || now - L->printed_ms >= 100 : tenths > L->printed_tenths;
   if (!due) return;
-  fprintf(L->o->out, "%sdemo: %zu/%zu vehicles, %zu transactions, %.1f s%s", L->o->tty ? "\r" : "",
-          L->done, L->plan.count, L->committed, seconds(L), L->o->tty ? "   " : "\n");
+  fprintf(L->o->out, "%sdemo: %zu/%zu vehicles, %zu transactions, parts %zu/%zu, %.1f s%s",
+          L->o->tty ? "\r" : "", L->done, L->plan.count, L->committed, L->parts_committed,
+          L->parts.count, seconds(L), L->o->tty ? "   " : "\n");
   if (L->o->tty && last) fputc('\n', L->o->out);
   fflush(L->o->out);
   L->printed_ms = now;
@@ -868,6 +1036,50 @@ static void example(const struct loader *L, const char *label, const char *what,
           "demo:   blokauto report %s --out %s.json --node %s && blokauto verify %s.json "
           "--genesis %s\n",
           v->vin, v->vin, url, v->vin, L->o->genesis_path);
+}
+
+/* The parts examples: sourcing, the two recalls and their reach, the cloned serial. */
+static void parts_summary(const struct loader *L) {
+  const struct blok_demo_parts *pp = &L->parts;
+  const char *url = L->o->node_url;
+  const struct blok_demo_batch *cells = blok__demo_batch(BLOK_DEMO_B_CELLS);
+  char serial[BLOK_PARTS_SERIAL_MAX + 1];
+  uint32_t serials = 0;
+  for (size_t b = 0; b < BLOK_DEMO_BATCHES; b++)
+    serials += pp->serials[b];
+  fprintf(L->o->out,
+          "demo: parts: %d attested lots, %d batches, %" PRIu32 " serials, %zu installs in %zu "
+          "vehicles (chips in ECUs, cells in battery packs in %zu electric cars, brake pads), "
+          "%d recalls, %zu remedies\n",
+          BLOK_DEMO_LOTS, BLOK_DEMO_BATCHES, serials, pp->installs, pp->vehicles, pp->evs,
+          BLOK_DEMO_RECALLS, pp->remedies);
+  blok__demo_serial(serial, sizeof serial, BLOK_DEMO_B_CELLS, 1);
+  fprintf(L->o->out, "demo: sourcing: battery cell %s (batch %s) from attested lots %s, %s\n",
+          serial, cells->id, cells->inputs[0], cells->inputs[1]);
+  fprintf(L->o->out, "demo:   blokauto parts batch %s --node %s\n", cells->id, url);
+  fprintf(L->o->out, "demo:   curl -s %s/v1/batches/%s\n", url,
+          blok__demo_batch(BLOK_DEMO_B_PACKS)->id);
+  for (size_t r = 0; r < BLOK_DEMO_RECALLS; r++) {
+    const char *id = blok__demo_recall(r)->id;
+    fprintf(L->o->out, "demo: recall %s (%s): reaches %zu vehicles, %zu remedied, %zu open\n", id,
+            blok__demo_recall(r)->what, pp->reached[r], pp->remedied[r],
+            pp->reached[r] - pp->remedied[r]);
+    fprintf(L->o->out, "demo:   blokauto parts recall %s --node %s\n", id, url);
+    fprintf(L->o->out, "demo:   curl -s '%s/v1/recalls/%s?limit=100'\n", url, id);
+  }
+  if (pp->open_car != BLOK_DEMO_NO_CAR) {
+    const char *vin = vehicle_of(L, pp->open_car)->vin;
+    fprintf(L->o->out, "demo: open recalls: %s (both recalls, no remedy yet)\n", vin);
+    fprintf(L->o->out, "demo:   curl -s %s/v1/vehicles/%s/parts\n", url, vin);
+    fprintf(L->o->out, "demo:   blokauto parts vehicle %s --node %s\n", vin, url);
+  }
+  if (pp->clone_car != BLOK_DEMO_NO_CAR) {
+    blok__demo_serial(serial, sizeof serial, BLOK_DEMO_B_ECUS, 1);
+    fprintf(L->o->out, "demo: cloned serial: %s (installed in %s, reported in %s)\n", serial,
+            vehicle_of(L, pp->clone_car)->vin, vehicle_of(L, pp->clone_seen_car)->vin);
+    fprintf(L->o->out, "demo:   blokauto parts part %s --node %s\n", serial, url);
+    fprintf(L->o->out, "demo:   curl -s %s/v1/parts/%s/history\n", url, serial);
+  }
 }
 
 static void summary(const struct loader *L) {
@@ -896,6 +1108,7 @@ static void summary(const struct loader *L) {
              p->vehicles[accident].accidents == 1 ? "" : "s");
     example(L, "accident", what, accident);
   }
+  parts_summary(L);
   if (L->o->vehicles_path)
     fprintf(L->o->out, "demo: every vehicle, with what its record says: %s\n", L->o->vehicles_path);
   fprintf(L->o->out,
@@ -943,11 +1156,12 @@ static enum blok_err write_vehicles(struct loader *L) {
 static enum blok_err loop(struct loader *L) {
   L->progress_ms = blok_monotonic_ms();
   L->progressed = true;
-  while (L->done < L->plan.count) {
+  while (L->done < L->plan.count || L->parts_committed < L->parts.count) {
     if (stopping(L)) return BLOK_EUNAVAIL;
     if (L->progressed) {
       L->progressed = false;
       BLOK_TRY(schedule(L));
+      BLOK_TRY(schedule_parts(L));
     }
     bool found;
     size_t before = L->committed;
@@ -978,6 +1192,7 @@ static enum blok_err setup(struct loader *L) {
   if (!L->hex || !L->map || !L->recent || !L->cars) return BLOK_ENOMEM;
   BLOK_TRY(check_kinds(L));
   BLOK_TRY(blok__demo_plan_make(&L->plan, L->o->seed, L->o->vehicles));
+  BLOK_TRY(blok__demo_parts_make(&L->parts, &L->plan));
   BLOK_TRY(write_vehicles(L));
   BLOK_TRY(read_genesis(L));
   BLOK_TRY(read_keys(L));
@@ -1001,6 +1216,7 @@ static void teardown(struct loader *L) {
   free(L->recent);
   free(L->cars);
   blok__demo_plan_release(&L->plan);
+  blok__demo_parts_release(&L->parts);
 }
 
 enum blok_err blok_demo_run(const struct blok_demo_opts *o, const atomic_bool *stop) {
@@ -1014,8 +1230,9 @@ enum blok_err blok_demo_run(const struct blok_demo_opts *o, const atomic_bool *s
   enum blok_err rc = setup(L);
   if (rc == BLOK_ENOMEM) rc = stopped(L, rc, "out of memory");
   if (rc == BLOK_OK) {
-    fprintf(o->out, "demo: loading %zu vehicles (seed %" PRIu64 ") into %s\n", o->vehicles, o->seed,
-            o->node_url);
+    fprintf(o->out,
+            "demo: loading %zu vehicles (seed %" PRIu64 ") and %zu parts transactions into %s\n",
+            o->vehicles, o->seed, L->parts.count, o->node_url);
     fflush(o->out);
     L->start_ms = blok_monotonic_ms();
     rc = loop(L);

@@ -1,6 +1,7 @@
 /*
- * The demo's plan (demo_plan.c): every vehicle and every event of its history, computed from the
- * seed alone before anything is sent. The loader (demo.c) turns each event into a signed
+ * The demo's plan (demo_plan.c): every vehicle and every event of its history, then the parts
+ * (batches, installs, recalls and their remedies), computed from the seed alone before anything
+ * is sent. The loader (demo.c) turns each event into a signed
  * transaction when its turn comes. Keeping the two apart keeps the plan pure: no clock, no I/O,
  * the same seed gives the same plan, byte for byte.
  */
@@ -43,11 +44,13 @@ enum blok_demo_signer {
   BLOK_DEMO_BY_LENDER,
   BLOK_DEMO_BY_DEALER,
   BLOK_DEMO_BY_RECYCLER,
+  BLOK_DEMO_BY_SUPPLIER,
+  BLOK_DEMO_BY_AUDITOR,
   BLOK_DEMO_BY_OWNER,   /* the current owner's key */
   BLOK_DEMO_BY_BUYER,   /* the key the pending offer names */
   BLOK_DEMO_BY_VEHICLE, /* the vehicle's telematics key */
 };
-#define BLOK_DEMO_MEMBER_ROLES 7 /* the signers before BLOK_DEMO_BY_OWNER */
+#define BLOK_DEMO_MEMBER_ROLES 9 /* the signers before BLOK_DEMO_BY_OWNER */
 
 /* Flags of an event. */
 #define BLOK_DEMO_F_DOCUMENT   0x01u /* carries a document hash */
@@ -130,5 +133,88 @@ BLOK_WUR enum blok_err blok__demo_owner_key(struct blok_sign_keypair *kp, uint64
                                             uint32_t k);
 BLOK_WUR enum blok_err blok__demo_vehicle_key(struct blok_sign_keypair *kp, uint64_t seed,
                                               size_t i);
+
+/* --- parts (docs/PROTOCOL.md, "Parts") ---------------------------------------------------- */
+
+/* Parts go into at most this many vehicles (the first active ones), so a big demo stays quick. */
+#define BLOK_DEMO_PARTS_VEHICLES_MAX 2000
+#define BLOK_DEMO_CELLS_PER_PACK     4 /* the cells a pack's record names, a sample of the real */
+
+/* The demo's batches, in the order they are registered. */
+enum blok_demo_batch_id {
+  BLOK_DEMO_B_CHIPS,  /* microcontrollers */
+  BLOK_DEMO_B_ECUS,   /* body control modules, made with the chips */
+  BLOK_DEMO_B_PADS_A, /* front brake pads: the recalled batch */
+  BLOK_DEMO_B_PADS_B, /* front brake pads: a good batch */
+  BLOK_DEMO_B_CELLS,  /* battery cells, made from the attested lots */
+  BLOK_DEMO_B_PACKS,  /* battery packs, made with the cells */
+  BLOK_DEMO_BATCHES
+};
+#define BLOK_DEMO_LOTS    2 /* attested raw-material lots: cobalt, lithium */
+#define BLOK_DEMO_RECALLS 2 /* the brake pads of PADS_A; a range of chips */
+
+struct blok_demo_batch {
+  const char *id, *part_number, *part_type, *site, *what;
+  const char *prefix; /* serials: prefix, then the number in width digits from 1 */
+  uint8_t width;
+  uint32_t production_date;
+  const char *inputs[BLOK_DEMO_LOTS + 1]; /* NULL-terminated */
+};
+struct blok_demo_lot {
+  const char *id, *material, *site, *country, *scheme;
+};
+struct blok_demo_recall {
+  const char *id, *reason, *remedy, *what;
+};
+const struct blok_demo_batch *blok__demo_batch(enum blok_demo_batch_id b);
+const struct blok_demo_lot *blok__demo_lot(size_t i);
+const struct blok_demo_recall *blok__demo_recall(size_t i);
+/* Serial number n (from 1) of batch b, e.g. "ECU-0000042". */
+void blok__demo_serial(char *out, size_t cap, enum blok_demo_batch_id b, uint32_t n);
+/* A lot's audit certificate hash. */
+void blok__demo_certificate(uint8_t out[32], uint64_t seed, size_t lot);
+
+enum blok_demo_pkind {
+  BLOK_DEMO_P_ATTEST,       /* arg: the lot */
+  BLOK_DEMO_P_BATCH,        /* arg: the batch */
+  BLOK_DEMO_P_SERIALS,      /* arg: the batch; a: how many, from 1 */
+  BLOK_DEMO_P_INTO_PART,    /* arg: the batch of part a; b: the part it goes into */
+  BLOK_DEMO_P_INTO_VEHICLE, /* arg: the batch of part a; car: the vehicle */
+  BLOK_DEMO_P_RECALL,       /* arg: the recall */
+  BLOK_DEMO_P_REMEDY,       /* arg: the recall; car: the vehicle */
+  BLOK_DEMO_P_OBSERVE,      /* arg: the batch of part a, seen in car */
+};
+
+/* One parts transaction. Transactions of one phase only depend on earlier phases, or on earlier
+ * ones of the same signer (their nonces keep them in order). */
+struct blok_demo_ptx {
+  uint8_t kind;   /* enum blok_demo_pkind */
+  uint8_t signer; /* enum blok_demo_signer: a member; MANUFACTURER is the car's maker, or the
+                     first manufacturer when car is BLOK_DEMO_NO_CAR */
+  uint8_t phase;
+  uint8_t arg;
+  uint32_t car;
+  uint32_t a, b;
+};
+#define BLOK_DEMO_NO_CAR UINT32_MAX
+
+struct blok_demo_parts {
+  struct blok_demo_ptx *txs;
+  size_t count, phases;
+  uint32_t serials[BLOK_DEMO_BATCHES]; /* registered per batch, numbered from 1 */
+  size_t vehicles, evs, installs, remedies;
+  uint32_t chips_recalled;            /* the chip recall's range: chips 1 .. this */
+  size_t reached[BLOK_DEMO_RECALLS];  /* vehicles each recall reaches */
+  size_t remedied[BLOK_DEMO_RECALLS]; /* of them, with the remedy recorded */
+  uint32_t open_car;                  /* reached by both recalls, no remedy; or NO_CAR */
+  uint32_t clone_car, clone_seen_car; /* ECU 1's vehicle, and where its clone was seen */
+};
+
+/* The parts of the plan: batches, serials, installs into the plan's active vehicles, the
+ * recalls and their remedies, one cloned serial. BLOK_ENOMEM. */
+BLOK_WUR enum blok_err blok__demo_parts_make(struct blok_demo_parts *pp,
+                                             const struct blok_demo_plan *p);
+void blok__demo_parts_release(struct blok_demo_parts *pp);
+bool blok__demo_is_ev(const struct blok_demo_vehicle *v);
 
 #endif

@@ -11,6 +11,11 @@
  * accident, a flood, a lemon brand, a replaced instrument cluster, a rolled-back odometer before a
  * sale, or an end of life. The plan also keeps what each record should say at the end (owners,
  * accidents, rollbacks, brands, retired), computed by the module's rules.
+ *
+ * The parts follow from the vehicles: the first active ones (in index order) each get a body
+ * control module with a chip inside and a set of brake pads, the electric ones a battery pack with
+ * cells inside; two in five get the pads of the recalled batch, and every other one of those the
+ * remedy. The plan keeps what the recalls' reach should be, for the closing summary.
  */
 #include <string.h>
 
@@ -600,4 +605,261 @@ enum blok_err blok__demo_vehicle_key(struct blok_sign_keypair *kp, uint64_t seed
   uint8_t s[32];
   derive(s, "blokauto-demo/v1/vehicle", seed, i, 0);
   return blok_sign_keypair_from_seed(kp, s);
+}
+
+/* --- parts -------------------------------------------------------------------------------- */
+
+/* Brightline Components (the devnet's supplier) makes every batch; the two lots are audited by
+ * the devnet's auditor. Cells feed packs, chips feed body control modules (ECUs); the first
+ * batch of brake pads is recalled. */
+static const struct blok_demo_batch batches[BLOK_DEMO_BATCHES] = {
+    [BLOK_DEMO_B_CHIPS] = {"MCU-2306-K",
+                           "BLM-32F4-LQ",
+                           "microcontroller",
+                           "Brightline Components, Hsinchu fab 2",
+                           "microcontrollers",
+                           "MCU-",
+                           8,
+                           20230612,
+                           {NULL}},
+    [BLOK_DEMO_B_ECUS] = {"BCM-2307-03",
+                          "BL-BCM-7",
+                          "body_control_module",
+                          "Brightline Components, Guadalajara",
+                          "body control modules (ECUs)",
+                          "ECU-",
+                          7,
+                          20230719,
+                          {"MCU-2306-K", NULL}},
+    [BLOK_DEMO_B_PADS_A] = {"PAD-2402-A",
+                            "BLP-FR-220",
+                            "brake_pad",
+                            "Brightline Components, Monterrey friction plant",
+                            "front brake pads",
+                            "PADA-",
+                            6,
+                            20240205,
+                            {NULL}},
+    [BLOK_DEMO_B_PADS_B] = {"PAD-2402-B",
+                            "BLP-FR-220",
+                            "brake_pad",
+                            "Brightline Components, Monterrey friction plant",
+                            "front brake pads",
+                            "PADB-",
+                            6,
+                            20240219,
+                            {NULL}},
+    [BLOK_DEMO_B_CELLS] = {"CELL-2309-A",
+                           "BC-2170-50E",
+                           "battery_cell",
+                           "Brightline Components, Reno cell plant",
+                           "battery cells",
+                           "BC-",
+                           8,
+                           20230914,
+                           {"LOT-CD-KOL-2307", "LOT-AU-GRN-2308", NULL}},
+    [BLOK_DEMO_B_PACKS] = {"PACK-2310-2",
+                           "HV-75-NMC",
+                           "battery_pack",
+                           "Brightline Components, Reno pack line",
+                           "battery packs",
+                           "PACK-",
+                           6,
+                           20231009,
+                           {"CELL-2309-A", NULL}},
+};
+
+static const struct blok_demo_lot lots[BLOK_DEMO_LOTS] = {
+    {"LOT-CD-KOL-2307", "cobalt hydroxide, 38% Co", "Kolwezi concession, Lualaba", "CD",
+     "RMAP cobalt refiner audit, chain of custody"},
+    {"LOT-AU-GRN-2308", "spodumene concentrate, 6% Li2O", "Greenbushes mine, Western Australia",
+     "AU", "IRMA Standard for Responsible Mining"},
+};
+
+static const struct blok_demo_recall recalls[BLOK_DEMO_RECALLS] = {
+    {"RC-2025-017",
+     "friction material may separate from the backing plate of front brake pads of batch "
+     "PAD-2402-A, lengthening stopping distances",
+     "replace both front brake pad sets and inspect the discs",
+     "front brake pads, batch PAD-2402-A"},
+    {"RC-2025-021",
+     "a flash memory defect in microcontrollers may reset the body control module while driving, "
+     "switching off exterior lights",
+     "reprogram the body control module with software 7.4.2", "microcontrollers inside ECUs"},
+};
+
+const struct blok_demo_batch *blok__demo_batch(enum blok_demo_batch_id b) {
+  BLOK_ASSERT(b < BLOK_DEMO_BATCHES);
+  return &batches[b];
+}
+
+const struct blok_demo_lot *blok__demo_lot(size_t i) {
+  BLOK_ASSERT(i < BLOK_DEMO_LOTS);
+  return &lots[i];
+}
+
+const struct blok_demo_recall *blok__demo_recall(size_t i) {
+  BLOK_ASSERT(i < BLOK_DEMO_RECALLS);
+  return &recalls[i];
+}
+
+void blok__demo_serial(char *out, size_t cap, enum blok_demo_batch_id b, uint32_t n) {
+  snprintf(out, cap, "%s%0*u", batches[b].prefix, (int)batches[b].width, (unsigned)n);
+}
+
+void blok__demo_certificate(uint8_t out[32], uint64_t seed, size_t lot) {
+  derive(out, "blokauto-demo/v1/certificate", seed, lot, 0);
+}
+
+bool blok__demo_is_ev(const struct blok_demo_vehicle *v) {
+  return models[v->model].ev;
+}
+
+struct pgen {
+  struct blok_demo_parts *pp;
+  size_t cap;
+};
+
+static void padd(struct pgen *g, uint8_t phase, enum blok_demo_pkind kind, enum blok_demo_signer by,
+                 unsigned arg, uint32_t car, uint32_t a, uint32_t b) {
+  BLOK_ASSERT(g->pp->count < g->cap);
+  g->pp->txs[g->pp->count++] = (struct blok_demo_ptx){.kind = (uint8_t)kind,
+                                                      .signer = (uint8_t)by,
+                                                      .phase = phase,
+                                                      .arg = (uint8_t)arg,
+                                                      .car = car,
+                                                      .a = a,
+                                                      .b = b};
+  if (phase + 1u > g->pp->phases) g->pp->phases = phase + 1u;
+}
+
+static void batch_and_serials(struct pgen *g, uint8_t phase, enum blok_demo_batch_id b) {
+  uint32_t n = g->pp->serials[b] > 0 ? g->pp->serials[b] : 1;
+  g->pp->serials[b] = n;
+  padd(g, phase, BLOK_DEMO_P_BATCH, BLOK_DEMO_BY_SUPPLIER, b, BLOK_DEMO_NO_CAR, 0, 0);
+  padd(g, phase, BLOK_DEMO_P_SERIALS, BLOK_DEMO_BY_SUPPLIER, b, BLOK_DEMO_NO_CAR, n, 0);
+}
+
+/* Which vehicles get parts (the first active ones), and how many of each serial that needs. */
+static void parts_count(struct blok_demo_parts *pp, const struct blok_demo_plan *p,
+                        uint32_t *cars) {
+  for (size_t i = 0; i < p->count && pp->vehicles < BLOK_DEMO_PARTS_VEHICLES_MAX; i++) {
+    if (p->vehicles[i].retired) continue;
+    size_t k = pp->vehicles++;
+    cars[k] = (uint32_t)i;
+    pp->serials[k % 5 < 2 ? BLOK_DEMO_B_PADS_A : BLOK_DEMO_B_PADS_B]++;
+    if (blok__demo_is_ev(&p->vehicles[i])) pp->evs++;
+  }
+  pp->serials[BLOK_DEMO_B_CHIPS] = pp->serials[BLOK_DEMO_B_ECUS] = (uint32_t)pp->vehicles;
+  pp->serials[BLOK_DEMO_B_PACKS] = (uint32_t)pp->evs;
+  pp->serials[BLOK_DEMO_B_CELLS] = (uint32_t)pp->evs * BLOK_DEMO_CELLS_PER_PACK;
+  /* A firmware defect in the first quarter of the chips (at least one). */
+  pp->chips_recalled = (uint32_t)(pp->vehicles + 3) / 4;
+  if (pp->chips_recalled == 0) pp->chips_recalled = 1;
+}
+
+/* Phase 2: each vehicle's ECU, its brake pads and (electric cars) its pack, installed by its
+ * maker; phase 3: the remedy at a service centre for every other vehicle the pad recall reaches. */
+static void parts_vehicles(struct pgen *g, const struct blok_demo_plan *p, const uint32_t *cars) {
+  struct blok_demo_parts *pp = g->pp;
+  uint32_t pads[2] = {0, 0}, packs = 0;
+  for (size_t k = 0; k < pp->vehicles; k++) {
+    uint32_t car = cars[k];
+    unsigned which = k % 5 < 2 ? 0 : 1;
+    padd(g, 2, BLOK_DEMO_P_INTO_VEHICLE, BLOK_DEMO_BY_MANUFACTURER, BLOK_DEMO_B_ECUS, car,
+         (uint32_t)k + 1, 0);
+    padd(g, 2, BLOK_DEMO_P_INTO_VEHICLE, BLOK_DEMO_BY_MANUFACTURER, BLOK_DEMO_B_PADS_A + which, car,
+         ++pads[which], 0);
+    if (blok__demo_is_ev(&p->vehicles[car])) {
+      padd(g, 2, BLOK_DEMO_P_INTO_VEHICLE, BLOK_DEMO_BY_MANUFACTURER, BLOK_DEMO_B_PACKS, car,
+           ++packs, 0);
+    }
+    if (which == 0) {
+      pp->reached[0]++;
+      bool remedy = pads[0] % 2 == 0; /* every other one: half remedied */
+      if (remedy) {
+        padd(g, 3, BLOK_DEMO_P_REMEDY, BLOK_DEMO_BY_SERVICE, 0, car, 0, 0);
+        pp->remedied[0]++;
+      } else if (k < pp->chips_recalled && pp->open_car == BLOK_DEMO_NO_CAR) {
+        pp->open_car = car;
+      }
+    }
+  }
+  pp->reached[1] = pp->chips_recalled < pp->vehicles ? pp->chips_recalled : pp->vehicles;
+  pp->remedies = pp->remedied[0];
+}
+
+static void parts_plan(struct pgen *g, const struct blok_demo_plan *p, const uint32_t *cars) {
+  struct blok_demo_parts *pp = g->pp;
+  /* Phase 0: the audits, and the batches that need no lot. */
+  for (unsigned l = 0; l < BLOK_DEMO_LOTS; l++)
+    padd(g, 0, BLOK_DEMO_P_ATTEST, BLOK_DEMO_BY_AUDITOR, l, BLOK_DEMO_NO_CAR, 0, 0);
+  batch_and_serials(g, 0, BLOK_DEMO_B_CHIPS);
+  batch_and_serials(g, 0, BLOK_DEMO_B_ECUS);
+  batch_and_serials(g, 0, BLOK_DEMO_B_PADS_A);
+  batch_and_serials(g, 0, BLOK_DEMO_B_PADS_B);
+  /* Phase 1: cells from the attested lots, packs from the cells; chips into ECUs, cells into
+   * packs; the two recalls. */
+  batch_and_serials(g, 1, BLOK_DEMO_B_CELLS);
+  batch_and_serials(g, 1, BLOK_DEMO_B_PACKS);
+  for (uint32_t k = 1; k <= pp->vehicles; k++)
+    padd(g, 1, BLOK_DEMO_P_INTO_PART, BLOK_DEMO_BY_SUPPLIER, BLOK_DEMO_B_CHIPS, BLOK_DEMO_NO_CAR, k,
+         k);
+  for (uint32_t k = 1; k <= pp->evs * BLOK_DEMO_CELLS_PER_PACK; k++)
+    padd(g, 1, BLOK_DEMO_P_INTO_PART, BLOK_DEMO_BY_SUPPLIER, BLOK_DEMO_B_CELLS, BLOK_DEMO_NO_CAR, k,
+         (k - 1) / BLOK_DEMO_CELLS_PER_PACK + 1);
+  for (unsigned r = 0; r < BLOK_DEMO_RECALLS; r++)
+    padd(g, 1, BLOK_DEMO_P_RECALL, BLOK_DEMO_BY_MANUFACTURER, r, BLOK_DEMO_NO_CAR, 0, 0);
+  parts_vehicles(g, p, cars);
+  /* Phase 3 also: ECU 1 turns up at a service centre in another vehicle, a copied serial. */
+  if (pp->vehicles >= 2) {
+    pp->clone_car = cars[0];
+    pp->clone_seen_car = cars[pp->vehicles / 2];
+    padd(g, 3, BLOK_DEMO_P_OBSERVE, BLOK_DEMO_BY_SERVICE, BLOK_DEMO_B_ECUS, pp->clone_seen_car, 1,
+         0);
+  }
+  /* A chip into each ECU, the cells into each pack; ECU, pads and pack into the vehicles. */
+  pp->installs = pp->vehicles * 3 + pp->evs * (BLOK_DEMO_CELLS_PER_PACK + 1);
+}
+
+/* Orders the transactions by phase, keeping each phase's in the order they were planned. */
+static enum blok_err phase_sort(struct blok_demo_parts *pp) {
+  struct blok_demo_ptx *sorted = calloc(pp->count ? pp->count : 1, sizeof *sorted);
+  if (sorted == NULL) {
+    blok__demo_parts_release(pp);
+    return BLOK_ENOMEM;
+  }
+  size_t n = 0;
+  for (size_t ph = 0; ph < pp->phases; ph++)
+    for (size_t i = 0; i < pp->count; i++)
+      if (pp->txs[i].phase == ph) sorted[n++] = pp->txs[i];
+  BLOK_ASSERT(n == pp->count);
+  free(pp->txs);
+  pp->txs = sorted;
+  return BLOK_OK;
+}
+
+enum blok_err blok__demo_parts_make(struct blok_demo_parts *pp, const struct blok_demo_plan *p) {
+  memset(pp, 0, sizeof *pp);
+  pp->open_car = pp->clone_car = pp->clone_seen_car = BLOK_DEMO_NO_CAR;
+  uint32_t *cars = calloc(p->count, sizeof *cars);
+  /* At most: 2 attests, 12 batch and serials, 2 recalls, 1 observe; per vehicle a chip, an ECU,
+   * pads, a remedy, and a pack with its cells. */
+  size_t cap = 32 + (size_t)BLOK_DEMO_PARTS_VEHICLES_MAX * (5 + BLOK_DEMO_CELLS_PER_PACK);
+  struct pgen g = {.pp = pp, .cap = cap};
+  pp->txs = calloc(cap, sizeof *pp->txs);
+  if (cars == NULL || pp->txs == NULL) {
+    free(cars);
+    blok__demo_parts_release(pp);
+    return BLOK_ENOMEM;
+  }
+  parts_count(pp, p, cars);
+  parts_plan(&g, p, cars);
+  free(cars);
+  return phase_sort(pp);
+}
+
+void blok__demo_parts_release(struct blok_demo_parts *pp) {
+  free(pp->txs);
+  memset(pp, 0, sizeof *pp);
 }
