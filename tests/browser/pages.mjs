@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const { BLOK_URL, BLOK_VIN, BLOK_GENESIS, BLOK_TMP, BLOK_ARTIFACTS } = process.env;
+const { BLOK_RECALL, BLOK_CLONE, BLOK_VIN_RECALLS } = process.env;
 for (const [k, v] of Object.entries({ BLOK_URL, BLOK_VIN, BLOK_GENESIS, BLOK_TMP, BLOK_ARTIFACTS }))
   if (!v) throw new Error(`${k} is not set (run tests/browser/run.sh)`);
 mkdirSync(BLOK_ARTIFACTS, { recursive: true });
@@ -135,6 +136,26 @@ try {
     await page.press("#q", "Enter");
     await page.waitForURL(new RegExp(`tx\\.html\\?id=${id}$`));
     await page.locator("#tx-id").waitFor();
+  });
+
+  await step("parts: a recall's reach, a cloned serial found by search, a vehicle's open recalls", async () => {
+    await page.goto(`${BLOK_URL}/recall.html?id=${encodeURIComponent(BLOK_RECALL)}`);
+    await page.locator("#reach tbody tr").first().waitFor();
+    assert.match(await page.locator("#counts").textContent(), /\d+ reached/);
+    const reach = await page.locator("#reach").textContent();
+    assert.match(reach, /remedied \(block \d+\)/);
+    assert.match(reach, /open/);
+    await shot(page, "recall");
+    await page.fill("#q", BLOK_CLONE);
+    await page.press("#q", "Enter");
+    await page.waitForURL(/part\.html\?serial=/);
+    await page.locator("#flags").waitFor();
+    assert.match(await page.locator("#flags").textContent(), /Clone/);
+    await page.locator("#part-vehicle").waitFor();
+    await shot(page, "part");
+    await page.goto(`${BLOK_URL}/vehicle.html?vin=${BLOK_VIN_RECALLS}`);
+    await page.locator("#recalls a").first().waitFor();
+    assert.match(await page.locator("#recalls").textContent(), /2 open/);
   });
 
   await step("explorer: status and blocks, live over server-sent events", async () => {

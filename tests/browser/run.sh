@@ -41,7 +41,13 @@ vin=$(sed -n 's/^demo: odometer rollback: \([0-9A-Z]\{17\}\) (.*/\1/p' "$dir/out
 retired=$(sed -n 's/^demo: retired: \([0-9A-Z]\{17\}\) (.*/\1/p' "$dir/out")
 [ -n "$vin" ] && [ -n "$retired" ] || fail "the demo named no vehicle with a rollback, or no retired one"
 
+recall=$(sed -n 's/^demo: recall \([A-Za-z0-9._:-]*\) (.*/\1/p' "$dir/out" | head -n 1)
+clone=$(sed -n 's/^demo: cloned serial: \([A-Za-z0-9._:-]*\) (.*/\1/p' "$dir/out")
+recalled=$(sed -n 's/^demo: open recalls: \([0-9A-Z]\{17\}\) (.*/\1/p' "$dir/out")
+[ -n "$recall" ] && [ -n "$clone" ] && [ -n "$recalled" ] || fail "the demo named no recall, clone or recalled vehicle"
+
 export BLOK_URL="http://127.0.0.1:$port" BLOK_VIN="$vin" BLOK_VIN_RETIRED="$retired" BLOK_GENESIS="$dir/net/genesis.json"
+export BLOK_RECALL="$recall" BLOK_CLONE="$clone" BLOK_VIN_RECALLS="$recalled"
 export BLOK_BIN="$bin" BLOK_TMP="$dir" BLOK_ARTIFACTS="$top/tests/artifacts/browser"
 export NODE_NO_WARNINGS=1
 

@@ -47,13 +47,16 @@ async function main() {
   const table = el("table", { id: "reach" },
     el("thead", {}, el("tr", {}, ["vehicle", "path of parts", "owner", "remedy"].map((h) => el("th", {}, h)))), body);
   const more = el("button", { type: "button" }, "More");
+  // A cursor can remain when the last page was exactly full; the count tells whether more exist.
+  const total = typeof c.reached === "number" ? c.reached : Infinity;
   let cursor = r.next_cursor;
-  more.hidden = !cursor;
+  const update = () => (more.hidden = !cursor || body.rows.length >= total);
+  update();
   more.addEventListener("click", async () => {
     const page = await getJSON(`/v1/recalls/${id}?limit=100&cursor=${cursor}`);
     body.append(...reachRows(page.vehicles || []));
     cursor = page.next_cursor;
-    more.hidden = !cursor;
+    update();
   });
   listEl.replaceChildren(table, more);
 }
