@@ -44,6 +44,13 @@ void blok_store_close(struct blok_store *s);
 /* Opens (creating if needed) a named table and gives its id. Names are 1..63 bytes of
  * [a-z0-9._]; call it at start-up, before other threads use the store. */
 BLOK_WUR enum blok_err blok_store_table(struct blok_store *s, const char *name, unsigned *id);
+/* As blok_store_table, for a module that keeps a table's id in a process-wide variable: the
+ * first store opened sets *id (0 means unset: module tables never get id 0); every later store
+ * must give the same id, which holds when every store opens the same modules in the same
+ * order. Otherwise BLOK_EINVAL: several stores in one process (the simulator) share module
+ * code, and a mismatch would send one store's index writes into another table. */
+BLOK_WUR enum blok_err blok_store_table_shared(struct blok_store *s, const char *name,
+                                               unsigned *id);
 /* The current map size, for tests and metrics. */
 size_t blok_store_map_size(const struct blok_store *s);
 

@@ -288,7 +288,7 @@ static json_t *state_to_json(const uint8_t *key, size_t key_len, const uint8_t *
 }
 
 static enum blok_err open_tables(struct blok_store *s) {
-  return blok_store_table(s, "consortium.members", &members_table);
+  return blok_store_table_shared(s, "consortium.members", &members_table);
 }
 
 const struct blok_module blok_consortium_module = {

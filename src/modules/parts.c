@@ -855,7 +855,7 @@ static enum blok_err open_tables(struct blok_store *s) {
       [BLOK__PT_VEVENTS] = BLOK_VEHICLE_EVENTS_TABLE,
   };
   for (unsigned i = 0; i < BLOK__PT_COUNT; i++)
-    BLOK_TRY(blok_store_table(s, names[i], &blok__parts_tables[i]));
+    BLOK_TRY(blok_store_table_shared(s, names[i], &blok__parts_tables[i]));
   blok__parts_tables_open = true;
   return BLOK_OK;
 }

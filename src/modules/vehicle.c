@@ -559,7 +559,7 @@ static json_t *state_to_json(const uint8_t *key, size_t key_len, const uint8_t *
 }
 
 static enum blok_err open_tables(struct blok_store *s) {
-  BLOK_TRY(blok_store_table(s, BLOK_VEHICLE_EVENTS_TABLE, &events_table));
+  BLOK_TRY(blok_store_table_shared(s, BLOK_VEHICLE_EVENTS_TABLE, &events_table));
   events_table_open = true;
   return BLOK_OK;
 }

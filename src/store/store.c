@@ -142,6 +142,14 @@ enum blok_err blok_store_table(struct blok_store *s, const char *name, unsigned 
   return open_dbi(s, name, id);
 }
 
+enum blok_err blok_store_table_shared(struct blok_store *s, const char *name, unsigned *id) {
+  unsigned got;
+  BLOK_TRY(blok_store_table(s, name, &got));
+  BLOK_ASSERT(got >= BLOK_TABLE_CORE_COUNT);
+  if (*id == 0) *id = got;
+  return *id == got ? BLOK_OK : BLOK_EINVAL;
+}
+
 size_t blok_store_map_size(const struct blok_store *s) {
   return s->map_size;
 }

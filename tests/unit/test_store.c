@@ -79,6 +79,12 @@ static void test_put_get_reopen_cursor(void **state) {
   assert_int_equal(blok_store_table(s, "vehicle.events", &tab), BLOK_OK);
   assert_int_equal(tab, BLOK_TABLE_CORE_COUNT);
   assert_int_equal(blok_store_table(s, "Bad Name", &tab), BLOK_EINVAL);
+  /* A shared id: set by the first store, required equal by later ones. */
+  unsigned shared = 0;
+  assert_int_equal(blok_store_table_shared(s, "vehicle.events", &shared), BLOK_OK);
+  assert_int_equal(shared, BLOK_TABLE_CORE_COUNT);
+  assert_int_equal(blok_store_table_shared(s, "vehicle.events", &shared), BLOK_OK);
+  assert_int_equal(blok_store_table_shared(s, "other.table", &shared), BLOK_EINVAL);
   assert_int_equal(blok_store_table(s, "", &tab), BLOK_EINVAL);
   struct kv_arg a = {.table = BLOK_TABLE_BLOCKS, .from = 0, .to = 300, .val_len = 100};
   assert_int_equal(blok_store_write(s, put_range, &a), BLOK_OK);
