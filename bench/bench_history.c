@@ -113,7 +113,8 @@ static void apply_tx(struct bench *b, struct blok_exec *x, const struct blok_sig
   const struct blok_tx_kind *k = blok_registry_kind(&b->reg, BLOK_VEHICLE_MODULE, type, &m);
   blok_buf_clear(pl);
   blok_buf_clear(raw);
-  if (k == NULL || p == NULL || k->from_json(p, pl, &why) != BLOK_OK) die("payload", BLOK_EINVAL);
+  if (k == NULL || p == NULL || blok_kind_from_json(k, p, pl, &why) != BLOK_OK)
+    die("payload", BLOK_EINVAL);
   json_decref(p);
   struct blok_tx tx;
   memset(&tx, 0, sizeof tx);

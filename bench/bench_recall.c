@@ -134,7 +134,8 @@ static void apply_tx(struct bench *b, const struct blok_sign_keypair *kp, uint64
   }
   blok_buf_clear(&b->pl);
   blok_buf_clear(&b->raw);
-  if (k == NULL || p == NULL || k->from_json(p, &b->pl, &why) != BLOK_OK) die(why.msg, BLOK_EINVAL);
+  if (k == NULL || p == NULL || blok_kind_from_json(k, p, &b->pl, &why) != BLOK_OK)
+    die(why.msg, BLOK_EINVAL);
   json_decref(p);
   struct blok_tx tx;
   memset(&tx, 0, sizeof tx);

@@ -42,12 +42,17 @@ struct blok_tx_kind {
   /* Roles allowed to send it (NULL-terminated), or NULL for any member. The consortium
    * module's authorizer enforces it. */
   const char *const *roles;
+  /* The module's own number for the kind (its index in a module's tables), so one function can
+   * serve all of a module's kinds: the three hooks below receive their kind. */
+  unsigned tag;
   /* Decodes the payload fully and checks its limits, without state. */
-  enum blok_err (*check)(const uint8_t *payload, size_t len, struct blok_why *why);
+  enum blok_err (*check)(const struct blok_tx_kind *kind, const uint8_t *payload, size_t len,
+                         struct blok_why *why);
   /* The payload from its JSON form (API, CLI); unknown fields refused with their name. */
-  enum blok_err (*from_json)(const json_t *j, struct blok_buf *out, struct blok_why *why);
+  enum blok_err (*from_json)(const struct blok_tx_kind *kind, const json_t *j, struct blok_buf *out,
+                             struct blok_why *why);
   /* The JSON form of a payload that passed check. */
-  json_t *(*to_json)(const uint8_t *payload, size_t len);
+  json_t *(*to_json)(const struct blok_tx_kind *kind, const uint8_t *payload, size_t len);
   /* Applies a transaction whose payload passed check. */
   enum blok_err (*apply)(struct blok_exec *x, const struct blok_tx *tx, struct blok_why *why);
   /* Optional: decides who may send it, in place of `roles`. The consortium's authorizer calls
@@ -70,6 +75,20 @@ struct blok_module {
   /* Optional: the JSON form of one of the module's state values. */
   json_t *(*state_to_json)(const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len);
 };
+
+/* Calling a kind's hooks: blok_kind_check(kind, payload, len, why) is kind->check(kind, ...). */
+static inline enum blok_err blok_kind_check(const struct blok_tx_kind *kind, const uint8_t *payload,
+                                            size_t len, struct blok_why *why) {
+  return kind->check(kind, payload, len, why);
+}
+static inline enum blok_err blok_kind_from_json(const struct blok_tx_kind *kind, const json_t *j,
+                                                struct blok_buf *out, struct blok_why *why) {
+  return kind->from_json(kind, j, out, why);
+}
+static inline json_t *blok_kind_to_json(const struct blok_tx_kind *kind, const uint8_t *payload,
+                                        size_t len) {
+  return kind->to_json(kind, payload, len);
+}
 
 /* Decides whether a transaction's sender may send its kind (the consortium module provides
  * it). BLOK_ENOTPERMITTED with a reason when not. */

@@ -84,7 +84,8 @@ json_t *blok__json_tx(const struct blok_registry *reg, const struct blok_tx *tx)
   const struct blok_module *m;
   const struct blok_tx_kind *kind = blok_registry_kind(reg, tx->module, tx->type, &m);
   json_t *payload = NULL;
-  if (kind != NULL && kind->to_json != NULL) payload = kind->to_json(tx->payload, tx->payload_len);
+  if (kind != NULL && kind->to_json != NULL)
+    payload = blok_kind_to_json(kind, tx->payload, tx->payload_len);
   bool shown = payload != NULL;
   json_t *j =
       json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "version", (int)tx->version,
@@ -200,7 +201,7 @@ static enum blok_err tx_from_json_form(const json_t *item, const struct blok_reg
                        tx.module, tx.type);
   struct blok_buf payload;
   blok_buf_init(&payload, BLOK_TX_PAYLOAD_MAX);
-  enum blok_err rc = kind->from_json(json_object_get(item, "payload"), &payload, why);
+  enum blok_err rc = blok_kind_from_json(kind, json_object_get(item, "payload"), &payload, why);
   if (rc == BLOK_OK) {
     tx.payload = payload.data;
     tx.payload_len = payload.len;

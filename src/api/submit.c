@@ -42,7 +42,7 @@ static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw
   if (kind == NULL)
     return blok_refuse(why, BLOK_EUNKNOWNKIND, "type: no transaction kind %s/%s", tx.module,
                        tx.type);
-  rc = kind->check(tx.payload, tx.payload_len, why);
+  rc = blok_kind_check(kind, tx.payload, tx.payload_len, why);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "payload: %s", blok_strerror(rc));
   struct blok_tx_location loc;
   rc = blok_ledger_tx(a->d.ledger, tx.id, &loc);

@@ -162,7 +162,7 @@ static int sign(struct tx_args *a, struct blok_tx *tx, struct blok_buf *payload,
   json_t *pj = load_payload(a);
   if (pj == NULL) return BLOK_EXIT_USAGE;
   struct blok_why why = {{0}};
-  enum blok_err rc = (*kind)->from_json(pj, payload, &why);
+  enum blok_err rc = blok_kind_from_json((*kind), pj, payload, &why);
   json_decref(pj);
   if (rc != BLOK_OK) {
     fprintf(stderr, "blokauto tx: %s\n", why.msg[0] ? why.msg : blok_strerror(rc));
@@ -203,11 +203,11 @@ static json_t *signed_json(const struct blok_tx *tx, const struct blok_tx_kind *
   blok_hex_encode(sender, sizeof sender, tx->sender, 32);
   blok_hex_encode(sig, sizeof sig, tx->sig, 64);
   blok_hex_encode(hex, BLOK_HEX_LEN(raw->len), raw->data, raw->len);
-  json_t *j = json_pack("{s:s, s:s, s:{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:s}}", "id", id,
-                        "hex", hex, "tx", "version", 1, "chain_id", tx->chain_id, "module",
-                        tx->module, "type", tx->type, "sender", sender, "nonce",
-                        (json_int_t)tx->nonce, "expiry_height", (json_int_t)tx->expiry_height,
-                        "payload", kind->to_json(tx->payload, tx->payload_len), "signature", sig);
+  json_t *j = json_pack(
+      "{s:s, s:s, s:{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:s}}", "id", id, "hex", hex, "tx",
+      "version", 1, "chain_id", tx->chain_id, "module", tx->module, "type", tx->type, "sender",
+      sender, "nonce", (json_int_t)tx->nonce, "expiry_height", (json_int_t)tx->expiry_height,
+      "payload", blok_kind_to_json(kind, tx->payload, tx->payload_len), "signature", sig);
   free(hex);
   return j;
 }

@@ -208,7 +208,7 @@ static enum blok_err admit(struct blok_exec *x, const struct blok_tx *tx, bool s
   *kind = blok_registry_kind(x->l->reg, tx->module, tx->type, &m);
   if (*kind == NULL)
     return blok_refuse(why, BLOK_EUNKNOWNKIND, "no transaction kind %s/%s", tx->module, tx->type);
-  BLOK_TRY((*kind)->check(tx->payload, tx->payload_len, why));
+  BLOK_TRY(blok_kind_check((*kind), tx->payload, tx->payload_len, why));
   if (!sig_checked) {
     enum blok_err rc = blok_tx_verify(tx);
     if (rc != BLOK_OK) return blok_refuse(why, rc, "signature: %s", blok_strerror(rc));

@@ -28,7 +28,9 @@ enum blok_err blok_anchor_payload(struct blok_buf *out, const uint8_t hash[32], 
   return blok_enc_text(out, label, strlen(label), BLOK_ANCHOR_LABEL_MAX);
 }
 
-static enum blok_err check(const uint8_t *p, size_t len, struct blok_why *why) {
+static enum blok_err check(const struct blok_tx_kind *k, const uint8_t *p, size_t len,
+                           struct blok_why *why) {
+  (void)k;
   struct record r;
   enum blok_err rc = decode(p, len, &r);
   if (rc != BLOK_OK)
@@ -37,7 +39,9 @@ static enum blok_err check(const uint8_t *p, size_t len, struct blok_why *why) {
   return BLOK_OK;
 }
 
-static enum blok_err from_json(const json_t *j, struct blok_buf *out, struct blok_why *why) {
+static enum blok_err from_json(const struct blok_tx_kind *k, const json_t *j, struct blok_buf *out,
+                               struct blok_why *why) {
+  (void)k;
   const char *key;
   json_t *v;
   if (!json_is_object(j)) return blok_refuse(why, BLOK_EFORMAT, "payload: an object is required");
@@ -57,7 +61,8 @@ static enum blok_err from_json(const json_t *j, struct blok_buf *out, struct blo
   return blok_anchor_payload(out, hash, label);
 }
 
-static json_t *to_json(const uint8_t *p, size_t len) {
+static json_t *to_json(const struct blok_tx_kind *k, const uint8_t *p, size_t len) {
+  (void)k;
   struct record r;
   if (decode(p, len, &r) != BLOK_OK) return NULL;
   char hex[65];

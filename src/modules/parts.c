@@ -860,32 +860,21 @@ static enum blok_err open_tables(struct blok_store *s) {
   return BLOK_OK;
 }
 
-#define KIND_HOOKS(name, K)                                                                        \
-  static enum blok_err check_##name(const uint8_t *p, size_t len, struct blok_why *why) {          \
-    static _Thread_local struct blok__ppay v;                                                      \
-    return blok__ppay_decode(K, p, len, &v, why);                                                  \
-  }                                                                                                \
-  static enum blok_err from_json_##name(const json_t *j, struct blok_buf *out,                     \
-                                        struct blok_why *why) {                                    \
-    return blok__ppay_from_json(K, j, out, why);                                                   \
-  }                                                                                                \
-  static json_t *to_json_##name(const uint8_t *p, size_t len) {                                    \
-    return blok__ppay_to_json(K, p, len);                                                          \
-  }
+/* The three payload hooks, for every kind: the kind's tag is its enum blok__pkind. */
+static enum blok_err check(const struct blok_tx_kind *k, const uint8_t *p, size_t len,
+                           struct blok_why *why) {
+  static _Thread_local struct blok__ppay v;
+  return blok__ppay_decode((enum blok__pkind)k->tag, p, len, &v, why);
+}
 
-KIND_HOOKS(batch, BLOK__PK_BATCH)
-KIND_HOOKS(serials, BLOK__PK_SERIALS)
-KIND_HOOKS(install, BLOK__PK_INSTALL)
-KIND_HOOKS(remove, BLOK__PK_REMOVE)
-KIND_HOOKS(recall, BLOK__PK_RECALL)
-KIND_HOOKS(remedy, BLOK__PK_REMEDY)
-KIND_HOOKS(handoff_offer, BLOK__PK_HANDOFF_OFFER)
-KIND_HOOKS(handoff_accept, BLOK__PK_HANDOFF_ACCEPT)
-KIND_HOOKS(sensor, BLOK__PK_SENSOR)
-KIND_HOOKS(limits, BLOK__PK_LIMITS)
-KIND_HOOKS(reading, BLOK__PK_READING)
-KIND_HOOKS(attest, BLOK__PK_ATTEST)
-KIND_HOOKS(observe, BLOK__PK_OBSERVE)
+static enum blok_err from_json(const struct blok_tx_kind *k, const json_t *j, struct blok_buf *out,
+                               struct blok_why *why) {
+  return blok__ppay_from_json((enum blok__pkind)k->tag, j, out, why);
+}
+
+static json_t *to_json(const struct blok_tx_kind *k, const uint8_t *p, size_t len) {
+  return blok__ppay_to_json((enum blok__pkind)k->tag, p, len);
+}
 
 static const char *const r_makers[] = {"supplier", "manufacturer", NULL};
 static const char *const r_fitters[] = {"manufacturer", "supplier", "service", NULL};
@@ -897,9 +886,10 @@ static const char *const r_observers[] = {"service", "registry", "manufacturer",
 #define KIND(K, name, r, auth)                                                                     \
   [K] = {.type = #name,                                                                            \
          .roles = r,                                                                               \
-         .check = check_##name,                                                                    \
-         .from_json = from_json_##name,                                                            \
-         .to_json = to_json_##name,                                                                \
+         .tag = K,                                                                                 \
+         .check = check,                                                                           \
+         .from_json = from_json,                                                                   \
+         .to_json = to_json,                                                                       \
          .apply = apply,                                                                           \
          .authorize = auth}
 

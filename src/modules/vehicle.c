@@ -564,33 +564,21 @@ static enum blok_err open_tables(struct blok_store *s) {
   return BLOK_OK;
 }
 
-/* The kinds' check, from_json and to_json hooks carry no kind, so each gets its own three. */
-#define KIND_HOOKS(name, K)                                                                        \
-  static enum blok_err check_##name(const uint8_t *p, size_t len, struct blok_why *why) {          \
-    struct blok__vpay v;                                                                           \
-    return blok__vpay_decode(K, p, len, &v, why);                                                  \
-  }                                                                                                \
-  static enum blok_err from_json_##name(const json_t *j, struct blok_buf *out,                     \
-                                        struct blok_why *why) {                                    \
-    return blok__vpay_from_json(K, j, out, why);                                                   \
-  }                                                                                                \
-  static json_t *to_json_##name(const uint8_t *p, size_t len) {                                    \
-    return blok__vpay_to_json(K, p, len);                                                          \
-  }
+/* The three payload hooks, for every kind: the kind's tag is its enum blok__vkind. */
+static enum blok_err check(const struct blok_tx_kind *k, const uint8_t *p, size_t len,
+                           struct blok_why *why) {
+  struct blok__vpay v;
+  return blok__vpay_decode((enum blok__vkind)k->tag, p, len, &v, why);
+}
 
-KIND_HOOKS(register, BLOK__VK_REGISTER)
-KIND_HOOKS(rotate_key, BLOK__VK_ROTATE_KEY)
-KIND_HOOKS(transfer_offer, BLOK__VK_TRANSFER_OFFER)
-KIND_HOOKS(transfer_accept, BLOK__VK_TRANSFER_ACCEPT)
-KIND_HOOKS(lien, BLOK__VK_LIEN)
-KIND_HOOKS(brand, BLOK__VK_BRAND)
-KIND_HOOKS(odometer, BLOK__VK_ODOMETER)
-KIND_HOOKS(cluster_replace, BLOK__VK_CLUSTER_REPLACE)
-KIND_HOOKS(service, BLOK__VK_SERVICE)
-KIND_HOOKS(repair, BLOK__VK_REPAIR)
-KIND_HOOKS(accident, BLOK__VK_ACCIDENT)
-KIND_HOOKS(inspection, BLOK__VK_INSPECTION)
-KIND_HOOKS(end_of_life, BLOK__VK_END_OF_LIFE)
+static enum blok_err from_json(const struct blok_tx_kind *k, const json_t *j, struct blok_buf *out,
+                               struct blok_why *why) {
+  return blok__vpay_from_json((enum blok__vkind)k->tag, j, out, why);
+}
+
+static json_t *to_json(const struct blok_tx_kind *k, const uint8_t *p, size_t len) {
+  return blok__vpay_to_json((enum blok__vkind)k->tag, p, len);
+}
 
 static const char *const r_manufacturer[] = {"manufacturer", NULL};
 static const char *const r_dealer[] = {"dealer", NULL};
@@ -606,9 +594,10 @@ static const char *const r_end[] = {"recycler", "registry", NULL};
 #define KIND(K, name, r)                                                                           \
   [K] = {.type = #name,                                                                            \
          .roles = r,                                                                               \
-         .check = check_##name,                                                                    \
-         .from_json = from_json_##name,                                                            \
-         .to_json = to_json_##name,                                                                \
+         .tag = K,                                                                                 \
+         .check = check,                                                                           \
+         .from_json = from_json,                                                                   \
+         .to_json = to_json,                                                                       \
          .apply = apply,                                                                           \
          .authorize = authorize}
 

@@ -615,7 +615,7 @@ static enum blok_err encode_payload(struct loader *L, const char *module, const 
   struct blok_why why = {{0}};
   const struct blok_tx_kind *kind = blok_registry_kind(&L->reg, module, type, NULL);
   blok_buf_clear(&L->payload);
-  enum blok_err rc = pj ? kind->from_json(pj, &L->payload, &why) : BLOK_ENOMEM;
+  enum blok_err rc = pj ? blok_kind_from_json(kind, pj, &L->payload, &why) : BLOK_ENOMEM;
   json_decref(pj);
   if (rc != BLOK_OK) {
     char what[256];

@@ -296,7 +296,8 @@ static bool is_title_kind(const char *kind) {
 
 static json_t *event_line(struct replay *rp, uint64_t n, const struct blok_report_event *e) {
   const struct blok_tx_kind *kind = blok__report_kind(e->tx.type);
-  json_t *p = kind && kind->to_json ? kind->to_json(e->tx.payload, e->tx.payload_len) : NULL;
+  json_t *p =
+      kind && kind->to_json ? blok_kind_to_json(kind, e->tx.payload, e->tx.payload_len) : NULL;
   if (p == NULL) return NULL;
   const char *type = e->tx.type, *role;
   char text[LINE_MAX_BYTES], name[BLOK_NAME_MAX + 1], when[BLOK_REPORT_TIME_MAX];

@@ -336,7 +336,7 @@ static enum blok_err check_event(struct verify *v, size_t i) {
       kind == NULL)
     return fail(v, BLOK_REPORT_CHECK_EVENTS, BLOK_EFORMAT,
                 "events[%zu]: not a vehicle transaction of this chain", i);
-  if ((rc = kind->check(tx->payload, tx->payload_len, &why)) != BLOK_OK)
+  if ((rc = blok_kind_check(kind, tx->payload, tx->payload_len, &why)) != BLOK_OK)
     return fail(v, BLOK_REPORT_CHECK_EVENTS, rc, "events[%zu]: payload: %s", i,
                 why.msg[0] ? why.msg : blok_strerror(rc));
   if (blok_vehicle_payload_vin(tx->payload, tx->payload_len, vin) != BLOK_OK ||

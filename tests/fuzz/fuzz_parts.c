@@ -34,7 +34,7 @@ static void same_bytes(const struct blok_tx_kind *k, const json_t *j, const uint
   struct blok_buf out;
   struct blok_why why = {{0}};
   blok_buf_init(&out, BLOK_TX_PAYLOAD_MAX);
-  enum blok_err rc = k->from_json(j, &out, &why);
+  enum blok_err rc = blok_kind_from_json(k, j, &out, &why);
   if (rc != BLOK_OK) fprintf(stderr, "fuzz_parts: %s: from_json: %s\n", k->type, why.msg);
   CHECK(rc == BLOK_OK, k->type);
   CHECK(out.len == size, k->type);
@@ -44,10 +44,10 @@ static void same_bytes(const struct blok_tx_kind *k, const json_t *j, const uint
 
 static void one_kind(const struct blok_tx_kind *k, const uint8_t *data, size_t size) {
   struct blok_why why = {{0}};
-  enum blok_err rc = k->check(data, size, &why);
+  enum blok_err rc = blok_kind_check(k, data, size, &why);
   CHECK(memchr(why.msg, 0, sizeof why.msg) != NULL, k->type);
   if (rc != BLOK_OK) return;
-  json_t *j = k->to_json(data, size);
+  json_t *j = blok_kind_to_json(k, data, size);
   CHECK(j != NULL && json_is_object(j), k->type);
   same_bytes(k, j, data, size);
   char *text = json_dumps(j, JSON_COMPACT);

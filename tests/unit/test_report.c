@@ -132,7 +132,7 @@ static void vtx(struct blok_exec *x, enum who sender, const char *type, json_t *
   assert_non_null(payload);
   blok_buf_init(&pl, BLOK_TX_PAYLOAD_MAX);
   blok_buf_init(&raw, BLOK_TX_ENCODED_MAX);
-  enum blok_err rc = kind->from_json(payload, &pl, &why);
+  enum blok_err rc = blok_kind_from_json(kind, payload, &pl, &why);
   if (rc != BLOK_OK) fail_msg("%s payload: %s", type, why.msg);
   json_decref(payload);
   memset(&tx, 0, sizeof tx);
