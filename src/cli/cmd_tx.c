@@ -15,6 +15,7 @@
 #include "cli_internal.h"
 #include "http_client.h"
 #include "blok/hex.h"
+#include "blok/jsonfile.h"
 #include "blok/keyfile.h"
 #include "blok/modules.h"
 #include "blok/vin.h"
@@ -136,9 +137,15 @@ static int complete_from_node(struct tx_args *a, struct blok_tx *tx) {
 }
 
 static json_t *load_payload(const struct tx_args *a) {
+  json_t *j = NULL;
+  if (a->payload_file) {
+    struct blok_why why = {{0}};
+    if (blok_json_load_file(a->payload_file, PAYLOAD_JSON_MAX, 0, &j, &why) != BLOK_OK)
+      fprintf(stderr, "blokauto tx: payload: %s\n", why.msg);
+    return j;
+  }
   json_error_t err;
-  json_t *j = a->payload_file ? json_load_file(a->payload_file, 0, &err)
-                              : json_loads(a->payload ? a->payload : "", 0, &err);
+  j = json_loads(a->payload ? a->payload : "", 0, &err);
   if (j == NULL) fprintf(stderr, "blokauto tx: payload: %s (line %d)\n", err.text, err.line);
   return j;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blok/hex.h"
+#include "blok/jsonfile.h"
 #include "blok/ledger.h"
 #include "blok/banned.h"
 
@@ -66,25 +67,8 @@ enum blok_err blok_genesis_parse(struct blok_genesis *g, const json_t *doc,
 
 enum blok_err blok_genesis_load(struct blok_genesis *g, const char *path,
                                 const struct blok_registry *reg, struct blok_why *why) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return blok_refuse(why, BLOK_EIO, "%s: %s", path, strerror(errno));
-  char *buf = malloc(BLOK_GENESIS_BYTES_MAX + 1);
-  if (buf == NULL) {
-    fclose(f);
-    return BLOK_ENOMEM;
-  }
-  size_t n = fread(buf, 1, BLOK_GENESIS_BYTES_MAX + 1, f);
-  fclose(f);
-  if (n > BLOK_GENESIS_BYTES_MAX) {
-    free(buf);
-    return blok_refuse(why, BLOK_ETOOLONG, "%s: larger than %zu bytes", path,
-                       BLOK_GENESIS_BYTES_MAX);
-  }
-  json_error_t err;
-  json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &err);
-  free(buf);
-  if (doc == NULL)
-    return blok_refuse(why, BLOK_EFORMAT, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+  json_t *doc;
+  BLOK_TRY(blok_json_load_file(path, BLOK_GENESIS_BYTES_MAX, JSON_REJECT_DUPLICATES, &doc, why));
   enum blok_err rc = blok_genesis_parse(g, doc, reg, why);
   json_decref(doc);
   return rc;

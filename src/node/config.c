@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "blok/jsonfile.h"
 #include "blok/log.h"
 #include "blok/node.h"
 #include "blok/banned.h"
@@ -142,15 +143,9 @@ enum blok_err blok_node_config_load(struct blok_node_config *c, const char *path
   c->block_txs_max = 5000;
   c->block_bytes_max = (size_t)8 << 20;
   c->log_level = BLOK_LOG_INFO;
-  struct stat st;
-  if (stat(path, &st) != 0) return blok_refuse(why, BLOK_EIO, "%s: %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode) || st.st_size > BLOK_NODE_CONFIG_BYTES_MAX)
-    return blok_refuse(why, BLOK_ETOOLONG, "%s: not a regular file of at most %d bytes", path,
-                       BLOK_NODE_CONFIG_BYTES_MAX);
-  json_error_t err;
-  json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (doc == NULL)
-    return blok_refuse(why, BLOK_EFORMAT, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+  json_t *doc;
+  BLOK_TRY(
+      blok_json_load_file(path, BLOK_NODE_CONFIG_BYTES_MAX, JSON_REJECT_DUPLICATES, &doc, why));
   char dir[PATH_MAX];
   const char *slash = strrchr(path, '/');
   if (slash == NULL) {

@@ -40,7 +40,9 @@
 #include "blok/codec.h"
 #include "blok/demo.h"
 #include "blok/hex.h"
+#include "blok/jsonfile.h"
 #include "blok/keyfile.h"
+#include "blok/ledger.h"
 #include "blok/modules.h"
 #include "blok/notify.h"
 #include "blok/parts.h"
@@ -311,9 +313,10 @@ static enum blok_err member_from_json(struct member *m, const json_t *j) {
 }
 
 static enum blok_err read_genesis(struct loader *L) {
-  json_error_t err;
-  json_t *g = json_load_file(L->o->genesis_path, 0, &err);
-  if (g == NULL) return stopped(L, BLOK_EIO, "%s: %s", L->o->genesis_path, err.text);
+  struct blok_why why = {{0}};
+  json_t *g;
+  if (blok_json_load_file(L->o->genesis_path, BLOK_GENESIS_BYTES_MAX, 0, &g, &why) != BLOK_OK)
+    return stopped(L, BLOK_EIO, "%s", why.msg);
   size_t i;
   json_t *m;
   enum blok_err rc = BLOK_OK;

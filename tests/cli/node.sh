@@ -61,6 +61,11 @@ set +e
 "$bin" get tx nothex --node "$node" >/dev/null 2>&1; [ $? = 2 ] || fail "bad id exit"
 "$bin" tx sign --key "$key" >/dev/null 2>&1; [ $? = 2 ] || fail "incomplete sign exit"
 "$bin" status --node http://127.0.0.1:1 >/dev/null 2>&1; [ $? = 1 ] || fail "unreachable exit"
+# A payload file over 1 MiB is refused before it is parsed.
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$dir/big.json"
+"$bin" tx sign --node "$node" --key "$key" --kind anchor/record --payload-file "$dir/big.json" \
+  >/dev/null 2>"$dir/big.err"; [ $? = 2 ] || fail "oversized payload file exit"
+grep -q 'at most 1048576 bytes' "$dir/big.err" || fail "oversized payload file: $(cat "$dir/big.err")"
 set -e
 
 kill -TERM "$pid"

@@ -57,7 +57,16 @@ function setGenesis(doc, name) {
   }
 }
 
+// The limits of `blokauto verify` (a bundle) and of a node (a genesis document).
+const REPORT_BYTES_MAX = 64 * 1024 * 1024;
+const GENESIS_BYTES_MAX = 1024 * 1024;
+
 async function takeFile(file, kind) {
+  const max = kind === "genesis" ? GENESIS_BYTES_MAX : REPORT_BYTES_MAX;
+  if (file.size > max) {
+    setResult("bad", `${file.name}: ${file.size} bytes, more than the ${max} a ${kind === "genesis" ? "genesis file" : "report"} may have.`);
+    return false;
+  }
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (kind === undefined) {
     // Dropped: tell by content.
@@ -69,20 +78,23 @@ async function takeFile(file, kind) {
     }
     kind = doc && typeof doc === "object" && "validators" in doc && !("format" in doc) ? "genesis" : "report";
   }
+  if (kind === "genesis" && bytes.length > GENESIS_BYTES_MAX) {
+    setResult("bad", `${file.name}: a genesis file has at most ${GENESIS_BYTES_MAX} bytes.`);
+    return false;
+  }
   if (kind === "genesis") setGenesis(new TextDecoder().decode(bytes), file.name);
   else {
     state.report = bytes;
     state.reportName = file.name;
   }
+  return true;
 }
 
 document.getElementById("report").addEventListener("change", async (ev) => {
-  if (ev.target.files.length) await takeFile(ev.target.files[0], "report");
-  await run();
+  if (ev.target.files.length && (await takeFile(ev.target.files[0], "report"))) await run();
 });
 document.getElementById("genesis").addEventListener("change", async (ev) => {
-  if (ev.target.files.length) await takeFile(ev.target.files[0], "genesis");
-  await run();
+  if (ev.target.files.length && (await takeFile(ev.target.files[0], "genesis"))) await run();
 });
 document.getElementById("use-node-genesis").addEventListener("click", async () => {
   try {
@@ -103,6 +115,7 @@ document.addEventListener("dragleave", () => drop.classList.remove("over"));
 document.addEventListener("drop", async (ev) => {
   ev.preventDefault();
   drop.classList.remove("over");
-  for (const f of ev.dataTransfer.files) await takeFile(f);
-  await run();
+  let ok = true;
+  for (const f of ev.dataTransfer.files) ok = (await takeFile(f)) && ok;
+  if (ok) await run();
 });
