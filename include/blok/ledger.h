@@ -4,7 +4,9 @@
  * A block is built in four steps, the same for the proposer and (with the consensus issue) for
  * every validator that checks a proposal:
  *
- *   blok_exec_begin   a fresh execution on top of the committed head
+ *   blok_exec_begin   a fresh execution on top of the committed head, or blok_exec_begin_on
+ *                     on a finished execution not committed yet (consensus builds on certified
+ *                     blocks before they commit: speculative execution)
  *   blok_exec_tx      admission (chain, expiry, kind, payload, signature, nonce, permission),
  *                     then the module's apply in its own overlay, kept only if it succeeds;
  *                     an admission failure leaves the block as it was (the tx is not in it)
@@ -65,6 +67,15 @@ struct blok_tx_result {
 BLOK_WUR enum blok_err blok_exec_begin(struct blok_ledger *l, uint64_t timestamp_ms,
                                        const uint8_t proposer[32], uint64_t round,
                                        struct blok_exec **out);
+/* A new block on parent, a finished execution that is not committed yet, or on the committed
+ * head when parent is NULL (or is the committed head). Reads go through the overlays of the
+ * uncommitted ancestors, then the store. Parents commit before their children; freeing an
+ * uncommitted execution makes the ones built on it unusable (BLOK_EINVAL from then on).
+ * BLOK_EINVAL: parent not finished, or committed but no longer the head; timestamp not later
+ * than the parent's. Executions and commits of one ledger run on one thread. */
+BLOK_WUR enum blok_err blok_exec_begin_on(struct blok_ledger *l, struct blok_exec *parent,
+                                          uint64_t timestamp_ms, const uint8_t proposer[32],
+                                          uint64_t round, struct blok_exec **out);
 /* Admits and applies tx (raw bytes are copied into the block). An admission failure returns
  * its error and reason and changes nothing; otherwise BLOK_OK, and *result says whether the
  * module applied it or refused it (a refused transaction is in the block, its nonce used, none
@@ -77,8 +88,24 @@ BLOK_WUR enum blok_err blok_exec_next_nonce(struct blok_exec *x, const uint8_t s
                                             uint64_t *out);
 /* Computes the header. After it only blok_ledger_commit or blok_exec_free may follow. */
 BLOK_WUR enum blok_err blok_exec_finish(struct blok_exec *x, struct blok_header *out);
+/* The finished block's hash and its encoding (header || list of transactions). */
+void blok_exec_hash(const struct blok_exec *x, uint8_t out[32]);
+BLOK_WUR enum blok_err blok_exec_encode(const struct blok_exec *x, struct blok_buf *out);
+/* Whether the signature of transaction id was verified already (by the mempool), so a block
+ * that carries it need not verify it again. */
+typedef bool (*blok_sig_known_fn)(void *ctx, const uint8_t id[32]);
+/* Executes a proposed block (header || list of transactions, as blok_exec_encode gives) on
+ * parent (as blok_exec_begin_on) and checks that it comes out exactly as proposed: it extends
+ * parent, every transaction is admitted, and the computed header equals the block's. On
+ * success *out is the finished execution, ready to commit. BLOK_EBADPROOF with a reason when
+ * the block is not what its header says; BLOK_EFORMAT when it does not decode. */
+BLOK_WUR enum blok_err blok_exec_block(struct blok_ledger *l, struct blok_exec *parent,
+                                       const uint8_t *block, size_t len, blok_sig_known_fn known,
+                                       void *known_ctx, struct blok_exec **out,
+                                       struct blok_why *why);
 /* Writes the finished block with its certificate (NULL only for height 0) in one synced
- * transaction and moves the head. */
+ * transaction and moves the head. The block must extend the head (BLOK_EINVAL): commit
+ * speculative blocks parent first. */
 BLOK_WUR enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
                                           const struct blok_qc *qc);
 void blok_exec_free(struct blok_exec *x);

@@ -58,7 +58,8 @@ enum blok_err blok_exec_get(struct blok_exec *x, const char *module, const void 
   uint8_t k[32];
   BLOK_TRY(blok_state_key(k, module, key, key_len));
   const struct blok__kv *e = blok__kvmap_get(&x->tx_writes, k);
-  if (e == NULL) e = blok__kvmap_get(&x->block_writes, k);
+  for (const struct blok_exec *p = x; e == NULL && p != NULL; p = p->parent)
+    e = blok__kvmap_get(&p->block_writes, k);
   if (e != NULL) {
     if (e->deleted) return BLOK_ENOTFOUND;
     *val = e->val;
@@ -66,7 +67,9 @@ enum blok_err blok_exec_get(struct blok_exec *x, const char *module, const void 
     return BLOK_OK;
   }
   if (x->genesis) return BLOK_ENOTFOUND;
-  return blok_txn_get(x->rtxn, BLOK_TABLE_STATE, k, 32, val, val_len);
+  struct blok_txn *t;
+  BLOK_TRY(blok__exec_view(x, &t));
+  return blok_txn_get(t, BLOK_TABLE_STATE, k, 32, val, val_len);
 }
 
 enum blok_err blok_exec_put(struct blok_exec *x, const char *module, const void *key,
@@ -289,14 +292,20 @@ size_t blok_exec_tx_count(const struct blok_exec *x) {
   return x->h.tx_count;
 }
 
-/* State-tree nodes: new ones in memory, older ones in LMDB. */
+/* State-tree nodes: this block's and its uncommitted ancestors' in memory, older ones in
+ * LMDB. */
 static enum blok_err layered_get(void *ctx, const uint8_t hash[32], struct blok_smt_node *out) {
   struct blok_exec *x = ctx;
-  struct blok_smt_store mem, disk;
-  blok_smt_memstore_bind(x->smt_new, &mem);
-  enum blok_err rc = mem.get(mem.ctx, hash, out);
-  if (rc != BLOK_ENOTFOUND) return rc;
-  blok_txn_smt_store(x->rtxn, &disk);
+  for (const struct blok_exec *p = x; p != NULL; p = p->parent) {
+    struct blok_smt_store mem;
+    blok_smt_memstore_bind(p->smt_new, &mem);
+    enum blok_err rc = mem.get(mem.ctx, hash, out);
+    if (rc != BLOK_ENOTFOUND) return rc;
+  }
+  struct blok_txn *t;
+  struct blok_smt_store disk;
+  BLOK_TRY(blok__exec_view(x, &t));
+  blok_txn_smt_store(t, &disk);
   return disk.get(disk.ctx, hash, out);
 }
 
@@ -351,16 +360,59 @@ static enum blok_err result_roots(struct blok_exec *x) {
 
 enum blok_err blok_exec_finish(struct blok_exec *x, struct blok_header *out) {
   BLOK_ASSERT(!x->finished);
-  BLOK_TRY(state_root(x, x->genesis ? blok_smt_empty_root : x->l->head.state_root));
+  if (x->orphaned) return BLOK_EINVAL;
+  BLOK_TRY(state_root(x, x->base_root));
   BLOK_TRY(result_roots(x));
   memcpy(x->h.validators_hash, x->l->validators_hash, 32);
+  BLOK_TRY(blok_header_hash(&x->h, x->hash));
   x->finished = true;
   *out = x->h;
   return BLOK_OK;
 }
 
+void blok_exec_hash(const struct blok_exec *x, uint8_t out[32]) {
+  BLOK_ASSERT(x->finished);
+  memcpy(out, x->hash, 32);
+}
+
+enum blok_err blok__exec_view(struct blok_exec *x, struct blok_txn **t) {
+  if (x->orphaned) return BLOK_EINVAL;
+  if (x->rtxn == NULL) BLOK_TRY(blok_store_read_begin(x->l->store, &x->rtxn));
+  *t = x->rtxn;
+  return BLOK_OK;
+}
+
+void blok__exec_close_views(struct blok_ledger *l) {
+  for (struct blok_exec *e = l->live; e != NULL; e = e->live_next) {
+    blok_store_read_end(e->rtxn);
+    e->rtxn = NULL;
+  }
+}
+
+void blok__exec_committed(struct blok_exec *x) {
+  x->committed = true;
+  for (struct blok_exec *e = x->l->live; e != NULL; e = e->live_next)
+    if (e->parent == x) e->parent = NULL;
+}
+
+/* Executions built on x, directly or not, can no longer be committed: x never will be. */
+static void orphan_children(struct blok_exec *x) {
+  for (struct blok_exec *e = x->l->live; e != NULL; e = e->live_next)
+    if (e->parent == x) {
+      e->parent = NULL;
+      e->orphaned = true;
+      orphan_children(e);
+    }
+}
+
 void blok_exec_free(struct blok_exec *x) {
   if (x == NULL) return;
+  if (!x->committed) orphan_children(x);
+  if (x->live_prev)
+    x->live_prev->live_next = x->live_next;
+  else if (x->l->live == x)
+    x->l->live = x->live_next;
+  if (x->live_next) x->live_next->live_prev = x->live_prev;
   blok_store_read_end(x->rtxn);
   blok__kvmap_release(&x->block_writes);
   blok__kvmap_release(&x->tx_writes);
@@ -379,8 +431,10 @@ enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out) {
   blok__kvmap_init(&x->block_writes);
   blok__kvmap_init(&x->tx_writes);
   blok_buf_init(&x->body, BLOK_BLOCK_BYTES_MAX);
+  x->live_next = l->live;
+  if (l->live) l->live->live_prev = x;
+  l->live = x;
   enum blok_err rc = blok_smt_memstore_new(&x->smt_new);
-  if (rc == BLOK_OK) rc = blok_store_read_begin(l->store, &x->rtxn);
   if (rc != BLOK_OK) {
     blok_exec_free(x);
     return rc;
@@ -391,17 +445,46 @@ enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out) {
   return BLOK_OK;
 }
 
-enum blok_err blok_exec_begin(struct blok_ledger *l, uint64_t timestamp_ms,
-                              const uint8_t proposer[32], uint64_t round, struct blok_exec **out) {
-  if (timestamp_ms <= l->head.timestamp_ms) return BLOK_EINVAL;
+enum blok_err blok_exec_begin_on(struct blok_ledger *l, struct blok_exec *parent,
+                                 uint64_t timestamp_ms, const uint8_t proposer[32], uint64_t round,
+                                 struct blok_exec **out) {
+  struct blok_header ph;
+  uint8_t phash[32];
+  blok_ledger_head(l, &ph, phash);
+  if (parent != NULL) {
+    if (!parent->finished || parent->orphaned || parent->l != l) return BLOK_EINVAL;
+    /* A committed parent must be the head: reads go to the store, which is at the head. */
+    if (parent->committed && memcmp(parent->hash, phash, 32) != 0) return BLOK_EINVAL;
+    ph = parent->h;
+    memcpy(phash, parent->hash, 32);
+    if (parent->committed) parent = NULL;
+  }
+  /* The uncommitted chain must start on the head: a block on a branch that lost to another
+   * one committed since would read a state that is not its own. */
+  const struct blok_exec *root = parent;
+  while (root != NULL && root->parent != NULL)
+    root = root->parent;
+  if (root != NULL) {
+    uint8_t head[32];
+    blok_ledger_head(l, NULL, head);
+    if (memcmp(root->h.parent, head, 32) != 0) return BLOK_EINVAL;
+  }
+  if (timestamp_ms <= ph.timestamp_ms) return BLOK_EINVAL;
   struct blok_exec *x;
   BLOK_TRY(blok__exec_new(l, &x));
-  x->h.height = l->head.height + 1;
-  x->h.epoch = l->head.epoch;
+  x->parent = parent;
+  memcpy(x->base_root, ph.state_root, 32);
+  x->h.height = ph.height + 1;
+  x->h.epoch = ph.epoch;
   x->h.round = round;
-  memcpy(x->h.parent, l->head_hash, 32);
+  memcpy(x->h.parent, phash, 32);
   x->h.timestamp_ms = timestamp_ms;
   memcpy(x->h.proposer, proposer, 32);
   *out = x;
   return BLOK_OK;
+}
+
+enum blok_err blok_exec_begin(struct blok_ledger *l, uint64_t timestamp_ms,
+                              const uint8_t proposer[32], uint64_t round, struct blok_exec **out) {
+  return blok_exec_begin_on(l, NULL, timestamp_ms, proposer, round, out);
 }

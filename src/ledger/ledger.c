@@ -95,7 +95,8 @@ static enum blok_err commit_fn(struct blok_txn *t, void *arg) {
   return blok_txn_put(t, BLOK_TABLE_META, META_HEAD, strlen(META_HEAD), hk, 8);
 }
 
-static enum blok_err encode_block(struct blok_exec *x, struct blok_buf *out) {
+enum blok_err blok_exec_encode(const struct blok_exec *x, struct blok_buf *out) {
+  BLOK_ASSERT(x->finished);
   BLOK_TRY(blok_header_encode(out, &x->h));
   BLOK_TRY(blok_enc_count(out, x->h.tx_count, BLOK_BLOCK_TXS_MAX));
   return blok_buf_append(out, x->body.data, x->body.len);
@@ -106,14 +107,18 @@ enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
   BLOK_ASSERT(x->finished && x->l == l);
   BLOK_ASSERT(qc != NULL || x->h.height == 0);
   struct commit c = {.x = x, .qc = qc};
-  BLOK_TRY(blok_header_hash(&x->h, c.hash));
+  memcpy(c.hash, x->hash, 32);
   if (qc && (memcmp(qc->vote.block_hash, c.hash, 32) != 0 || qc->vote.height != x->h.height))
     return BLOK_EINVAL;
+  /* Blocks commit in chain order: this one must extend the head (its parent committed). */
+  if (x->committed || x->orphaned || x->parent != NULL) return BLOK_EINVAL;
+  if (x->h.height != 0 &&
+      (x->h.height != l->head.height + 1 || memcmp(x->h.parent, l->head_hash, 32) != 0))
+    return BLOK_EINVAL;
   blok_buf_init(&c.block, BLOK_BLOCK_BYTES_MAX);
-  enum blok_err rc = encode_block(x, &c.block);
-  /* The read view must end first: growing the map needs no transaction open in the process. */
-  blok_store_read_end(x->rtxn);
-  x->rtxn = NULL;
+  enum blok_err rc = blok_exec_encode(x, &c.block);
+  /* The read views must end first: growing the map needs no transaction open in the process. */
+  blok__exec_close_views(l);
   if (rc == BLOK_OK) rc = blok_store_write(l->store, commit_fn, &c);
   blok_buf_release(&c.block);
   BLOK_TRY(rc);
@@ -121,6 +126,7 @@ enum blok_err blok_ledger_commit(struct blok_ledger *l, struct blok_exec *x,
   l->head = x->h;
   memcpy(l->head_hash, c.hash, 32);
   pthread_mutex_unlock(&l->head_mu);
+  blok__exec_committed(x);
   return BLOK_OK;
 }
 
@@ -130,6 +136,7 @@ static enum blok_err genesis_exec(struct blok_ledger *l, struct blok_exec **out,
   struct blok_exec *x;
   BLOK_TRY(blok__exec_new(l, &x));
   x->genesis = true;
+  memcpy(x->base_root, blok_smt_empty_root, 32);
   x->h.timestamp_ms = l->g->time_ms;
   enum blok_err rc = BLOK_OK;
   for (size_t i = 0; rc == BLOK_OK && i < l->reg->count; i++) {

@@ -17,6 +17,7 @@ struct blok_ledger {
   pthread_mutex_t head_mu; /* head and head_hash: written by the committer, read by anyone */
   struct blok_header head;
   uint8_t head_hash[32];
+  struct blok_exec *live; /* every execution not yet freed (consensus thread only) */
 };
 
 struct blok__index_write {
@@ -39,7 +40,19 @@ struct blok__result {
 
 struct blok_exec {
   struct blok_ledger *l;
-  struct blok_txn *rtxn; /* the committed state this block builds on */
+  /* The committed state, opened on the first read and closed by every commit (growing the
+   * LMDB map needs no transaction open in the process). Reopening sees the blocks committed
+   * since, which are this execution's ancestors (blok_ledger_commit checks it), so reads do
+   * not change: what a committed ancestor wrote was read from its overlay before. */
+  struct blok_txn *rtxn;
+  /* The uncommitted block this one builds on (NULL: the committed head); its writes are read
+   * before the store's. Cleared when the parent is committed. */
+  struct blok_exec *parent;
+  struct blok_exec *live_prev, *live_next; /* the ledger's list of executions */
+  uint8_t base_root[32];                   /* the state root this block builds on */
+  uint8_t hash[32];                        /* the header's hash, once finished */
+  bool committed;
+  bool orphaned; /* its parent was freed uncommitted: it can never be committed */
   struct blok_header h;
   struct blok__kvmap block_writes; /* tree key -> value, for the whole block */
   struct blok__kvmap tx_writes;    /* the current transaction's, merged on success */
@@ -53,6 +66,12 @@ struct blok_exec {
 };
 
 BLOK_WUR enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out);
+/* The read transaction on committed state, opened when needed. */
+BLOK_WUR enum blok_err blok__exec_view(struct blok_exec *x, struct blok_txn **t);
+/* Ends the read transaction of every live execution (before a commit). */
+void blok__exec_close_views(struct blok_ledger *l);
+/* After x committed: executions that built on x now build on the committed head. */
+void blok__exec_committed(struct blok_exec *x);
 void blok__index_list_release(struct blok__index_list *l);
 /* Moves the current transaction's state and index writes into the block's. */
 BLOK_WUR enum blok_err blok__exec_keep_tx_writes(struct blok_exec *x);

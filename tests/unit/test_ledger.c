@@ -344,9 +344,173 @@ static void test_ledger(void **state) {
   teardown(&w2);
 }
 
+/* One anchor of doc by kp with nonce on x: the module applies it. */
+static void spec_anchor(struct blok_exec *x, const struct blok_sign_keypair *kp, uint64_t nonce,
+                        const char *doc) {
+  struct blok_tx tx;
+  struct blok_tx_result res;
+  struct blok_buf buf, pl;
+  blok_buf_init(&buf, BLOK_TX_ENCODED_MAX);
+  blok_buf_init(&pl, BLOK_TX_PAYLOAD_MAX);
+  anchor_tx(&tx, &buf, &pl, kp, "blokauto-test", nonce, doc);
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
+  assert_int_equal(res.code, BLOK_OK);
+  blok_buf_release(&buf);
+  blok_buf_release(&pl);
+}
+
+static struct blok_exec *spec_block(struct world *w, struct blok_exec *parent, uint64_t t,
+                                    uint64_t round) {
+  struct blok_exec *x;
+  assert_int_equal(blok_exec_begin_on(w->l, parent, t, w->validator.pk, round, &x), BLOK_OK);
+  return x;
+}
+
+static void commit_spec(struct world *w, struct blok_exec *x, const struct blok_header *h) {
+  struct blok_qc qc;
+  sign_qc(w, h, &qc);
+  assert_int_equal(blok_ledger_commit(w->l, x, &qc), BLOK_OK);
+}
+
+static void encode(struct blok_exec *x, struct blok_buf *b) {
+  blok_buf_init(b, BLOK_BLOCK_BYTES_MAX);
+  assert_int_equal(blok_exec_encode(x, b), BLOK_OK);
+}
+
+/*
+ * Speculative execution: blocks 2 and 3 built on uncommitted parents read their parents'
+ * writes (nonces, anchors), another node re-executes them from their bytes to the same
+ * hashes, commits go parent first, a branch that lost is refused, and a freed parent leaves
+ * its children unusable.
+ */
+static void test_speculative(void **state) {
+  (void)state;
+  static struct world w, v;
+  setup(&w);
+  setup(&v);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  open_world(&v, "blokauto-test", BLOK_OK);
+  struct blok_header h;
+  uint64_t t0 = w.g.time_ms;
+
+  struct blok_exec *a = spec_block(&w, NULL, t0 + 1000, 1);
+  spec_anchor(a, &w.maker, 1, "spec a");
+  struct blok_header ha, hb, hc;
+  assert_int_equal(blok_exec_finish(a, &ha), BLOK_OK);
+  struct blok_exec *b = spec_block(&w, a, t0 + 2000, 2);
+  /* b sees a's nonce and a's anchor: the same document again is refused by the module. */
+  uint64_t next;
+  assert_int_equal(blok_exec_next_nonce(b, w.maker.pk, &next), BLOK_OK);
+  assert_int_equal(next, 2);
+  spec_anchor(b, &w.maker, 2, "spec b");
+  assert_int_equal(blok_exec_finish(b, &hb), BLOK_OK);
+  struct blok_exec *c = spec_block(&w, b, t0 + 3000, 3);
+  spec_anchor(c, &w.maker, 3, "spec c");
+  spec_anchor(c, &w.dealer, 1, "spec c dealer");
+  assert_int_equal(blok_exec_finish(c, &hc), BLOK_OK);
+  assert_int_equal(hc.height, 3);
+  /* Not on a parent that is not finished, nor before the parent's time. */
+  struct blok_exec *bad;
+  assert_int_equal(blok_exec_begin_on(w.l, c, t0 + 3000, w.validator.pk, 4, &bad), BLOK_EINVAL);
+
+  /* Another node re-executes the three from their bytes, each on the one before. */
+  struct blok_buf ba, bb, bc;
+  encode(a, &ba);
+  encode(b, &bb);
+  encode(c, &bc);
+  struct blok_why why = {{0}};
+  struct blok_exec *va, *vb, *vc;
+  assert_int_equal(blok_exec_block(v.l, NULL, ba.data, ba.len, NULL, NULL, &va, &why), BLOK_OK);
+  assert_int_equal(blok_exec_block(v.l, va, bb.data, bb.len, NULL, NULL, &vb, &why), BLOK_OK);
+  assert_int_equal(blok_exec_block(v.l, vb, bc.data, bc.len, NULL, NULL, &vc, &why), BLOK_OK);
+  uint8_t h1[32], h2[32];
+  blok_exec_hash(c, h1);
+  blok_exec_hash(vc, h2);
+  assert_memory_equal(h1, h2, 32);
+  /* On the wrong parent, or with a changed state root, it is refused with the reason. */
+  struct blok_exec *vx;
+  assert_int_equal(blok_exec_block(v.l, va, bc.data, bc.len, NULL, NULL, &vx, &why),
+                   BLOK_EBADPROOF);
+  bc.data[bc.len - 1] ^= 1; /* a byte of c's last transaction: its signature */
+  why.msg[0] = '\0';
+  assert_int_equal(blok_exec_block(v.l, vb, bc.data, bc.len, NULL, NULL, &vx, &why),
+                   BLOK_EBADPROOF);
+  assert_non_null(strstr(why.msg, "may not be in the block"));
+  bc.data[bc.len - 1] ^= 1;
+  struct blok_header ch = hc;
+  struct blok_buf forged;
+  blok_buf_init(&forged, BLOK_BLOCK_BYTES_MAX);
+  ch.state_root[0] ^= 1;
+  assert_int_equal(blok_header_encode(&forged, &ch), BLOK_OK);
+  {
+    struct blok_reader r;
+    struct blok_header skip;
+    blok_reader_init(&r, bc.data, bc.len);
+    assert_int_equal(blok_header_decode(&r, &skip), BLOK_OK);
+    assert_int_equal(blok_buf_append(&forged, bc.data + r.pos, bc.len - r.pos), BLOK_OK);
+  }
+  why.msg[0] = '\0';
+  assert_int_equal(blok_exec_block(v.l, vb, forged.data, forged.len, NULL, NULL, &vx, &why),
+                   BLOK_EBADPROOF);
+  assert_non_null(strstr(why.msg, "state_root"));
+  blok_buf_release(&forged);
+
+  /* Commits go parent first: c before a is refused. */
+  struct blok_qc qc;
+  sign_qc(&w, &hc, &qc);
+  assert_int_equal(blok_ledger_commit(w.l, c, &qc), BLOK_EINVAL);
+  commit_spec(&w, a, &ha);
+  commit_spec(&w, b, &hb);
+  /* A branch off a that lost (b is committed): nothing can build on it any more. */
+  commit_spec(&v, va, &ha);
+  struct blok_exec *fork = spec_block(&v, NULL, t0 + 2500, 5);
+  assert_int_equal(blok_exec_finish(fork, &h), BLOK_OK);
+  commit_spec(&v, vb, &hb);
+  assert_int_equal(blok_exec_begin_on(v.l, fork, t0 + 4000, v.validator.pk, 6, &bad), BLOK_EINVAL);
+  assert_int_equal(blok_ledger_commit(v.l, fork, &qc), BLOK_EINVAL);
+  blok_exec_free(fork);
+  commit_spec(&w, c, &hc);
+  commit_spec(&v, vc, &hc);
+  struct blok_header hw, hv;
+  blok_ledger_head(w.l, &hw, h1);
+  blok_ledger_head(v.l, &hv, h2);
+  assert_int_equal(hw.height, 3);
+  assert_memory_equal(h1, h2, 32);
+  assert_memory_equal(hw.state_root, hv.state_root, 32);
+  /* What c wrote is committed state now. */
+  assert_int_equal(blok_ledger_next_nonce(w.l, w.maker.pk, &next), BLOK_OK);
+  assert_int_equal(next, 4);
+
+  /* A block built on the committed c still works, also after c is freed. */
+  blok_exec_free(a);
+  blok_exec_free(b);
+  struct blok_exec *d = spec_block(&w, c, t0 + 4000, 4);
+  blok_exec_free(c);
+  spec_anchor(d, &w.dealer, 2, "spec d");
+  struct blok_exec *e;
+  assert_int_equal(blok_exec_finish(d, &h), BLOK_OK);
+  e = spec_block(&w, d, t0 + 5000, 5);
+  /* Freeing d uncommitted: e built on it can no longer finish or commit. */
+  blok_exec_free(d);
+  assert_int_equal(blok_exec_finish(e, &h), BLOK_EINVAL);
+  blok_exec_free(e);
+
+  blok_exec_free(va);
+  blok_exec_free(vb);
+  blok_exec_free(vc);
+  blok_buf_release(&ba);
+  blok_buf_release(&bb);
+  blok_buf_release(&bc);
+  close_world(&w);
+  close_world(&v);
+  teardown(&w);
+  teardown(&v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ledger),
+      cmocka_unit_test(test_speculative),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
