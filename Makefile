@@ -1,6 +1,6 @@
 # Blokauto: the two commands a newcomer needs are `make run` and `make test`.
 # Everything else (fuzz, bench, sim) is a longer run behind its own target.
-.PHONY: all deps build run test fuzz bench format clean
+.PHONY: all deps build run test fuzz bench sim format clean
 
 JOBS ?= $(shell nproc)
 RELEASE := build/release
@@ -41,6 +41,16 @@ fuzz: deps
 	@set -e; for f in $(TEST)/fuzz_*; do \
 	  name=$${f##*/fuzz_}; echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
 	  bash tests/fuzz/run.sh $$f tests/fuzz/corpus/$$name $(FUZZ_SECONDS); done
+
+# The deterministic cluster simulation (tests/sim/sim.c) over SEEDS seeds, in the sanitizer
+# build; a failing seed prints the command that replays it. `make test` runs 500.
+SEEDS ?= 2000
+FIRST ?= 1
+sim: deps
+	cmake -S . -B $(TEST) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  -DBLOK_SANITIZE=ON -DBLOK_FUZZ=ON
+	cmake --build $(TEST) -j $(JOBS) --target sim
+	./$(TEST)/sim --seeds $(SEEDS) --first $(FIRST)
 
 bench: build
 	@set -e; for b in $(RELEASE)/bench_*; do echo "== $$b"; $$b; done

@@ -61,6 +61,10 @@ struct blok_cons_timeout {
   uint64_t round;
   struct blok_qc high_qc; /* signed through its round only */
   uint8_t sig[BLOK_SIGN_SIG_LEN];
+  /* The sender's highest TC (not signed by the timeout: a TC proves itself). It brings a
+   * validator that fell behind (restarted, partitioned) to the round the others are in. */
+  bool has_tc;
+  struct blok_tc tc;
 };
 
 enum blok_cons_msg_kind { BLOK_CONS_MSG_PROPOSAL = 1, BLOK_CONS_MSG_VOTE, BLOK_CONS_MSG_TIMEOUT };
@@ -115,6 +119,7 @@ struct blok_cons_action {
   const struct blok_cons_msg *msg;
   const struct blok_cons_safety *safety;
   const struct blok_qc *qc; /* PERSIST_SAFETY: the highest QC; COMMIT: the block's QC */
+  const struct blok_tc *tc; /* PERSIST_SAFETY: the highest TC, or NULL */
   uint8_t hash[32];         /* COMMIT: the block; PROPOSE: the parent */
   uint64_t height;          /* COMMIT: the block's; PROPOSE: the parent's */
   uint64_t round;           /* COMMIT: the block's; SET_TIMER, PROPOSE: the round */
@@ -144,6 +149,7 @@ struct blok_cons_config {
   /* After a restart: the last persisted safety record and highest QC (NULL when fresh). */
   const struct blok_cons_safety *safety;
   const struct blok_qc *high_qc;
+  const struct blok_tc *high_tc; /* the persisted highest TC, or NULL */
   uint64_t base_timeout_ms;
   uint64_t max_timeout_ms;
 };
@@ -217,6 +223,11 @@ BLOK_WUR enum blok_err blok_cons_step(struct blok_cons *c, const struct blok_con
 /* The leader of round r: validators[r mod n] (docs/CONSENSUS.md, "Leader rotation"). */
 size_t blok_cons_leader(const struct blok_cons *c, uint64_t round);
 uint64_t blok_cons_round(const struct blok_cons *c);
+
+/* TEST ONLY: when true, the voting rule forgets that a validator may vote once per round.
+ * The simulator sets it to prove that its checker finds the violations this causes; nothing
+ * else may (a node never does). */
+extern bool blok_cons_test_break_vote_rule;
 
 /* Verifies a TC against a validator set: count, bitmap, quorum, every signature over its
  * signer's (epoch, round, hqc round), and every hqc round below the TC's round. */

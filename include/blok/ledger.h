@@ -90,6 +90,7 @@ BLOK_WUR enum blok_err blok_exec_next_nonce(struct blok_exec *x, const uint8_t s
 BLOK_WUR enum blok_err blok_exec_finish(struct blok_exec *x, struct blok_header *out);
 /* The finished block's hash and its encoding (header || list of transactions). */
 void blok_exec_hash(const struct blok_exec *x, uint8_t out[32]);
+void blok_exec_header(const struct blok_exec *x, struct blok_header *out);
 BLOK_WUR enum blok_err blok_exec_encode(const struct blok_exec *x, struct blok_buf *out);
 /* Whether the signature of transaction id was verified already (by the mempool), so a block
  * that carries it need not verify it again. */

