@@ -13,14 +13,18 @@
 
 #include "blok/module.h"
 
-#define BLOK_PARTS_MODULE      "parts"
-#define BLOK_PARTS_SERIAL_MAX  48 /* bytes of a serial */
-#define BLOK_PARTS_DEPTH_MAX   8  /* parts nested inside each other, the vehicle not counted */
-#define BLOK_PARTS_PAGE_MAX    1000
-#define BLOK_PARTS_SERIALS_TX  100000u /* serials one transaction may register */
-#define BLOK_PARTS_CURSOR_MAX  (1 + 1 + 32 + BLOK_PARTS_SERIAL_MAX + 17)
-#define BLOK_PARTS_SCAN_MAX    100000u /* index entries one page may read */
-#define BLOK_PARTS_RECALLS_MAX 64      /* open recalls returned for one vehicle */
+#define BLOK_PARTS_MODULE     "parts"
+#define BLOK_PARTS_SERIAL_MAX 48 /* bytes of a serial */
+#define BLOK_PARTS_DEPTH_MAX  8  /* parts nested inside each other, the vehicle not counted */
+#define BLOK_PARTS_PAGE_MAX   1000
+#define BLOK_PARTS_SERIALS_TX 100000u /* serials one transaction may register */
+#define BLOK_PARTS_CURSOR_MAX (1 + 1 + 32 + BLOK_PARTS_SERIAL_MAX + 17)
+#define BLOK_PARTS_SCAN_MAX   100000u /* index entries one page may read */
+/* Open recalls of one vehicle, and the recalls its parts and VIN are listed under. */
+#define BLOK_PARTS_RECALLS_MAX       256
+#define BLOK_PARTS_INSTALLED_MAX     64  /* parts installed directly in one vehicle or part */
+#define BLOK_PARTS_VEHICLE_PARTS_MAX 512 /* parts in one vehicle, at every depth */
+#define BLOK_PARTS_RECALL_LIST_MAX   256 /* recalls naming one batch, part number, prefix, WMI */
 
 /* Flags of a part (and of the events that set them). */
 #define BLOK_PARTS_FLAG_CLONE        1u /* the serial was reported in two vehicles */
@@ -91,9 +95,48 @@ BLOK_WUR enum blok_err blok_parts_recall_reach(struct blok_txn *t, const char *r
 BLOK_WUR enum blok_err blok_parts_recall_counts(struct blok_txn *t, const char *recall_id,
                                                 uint64_t *reached, uint64_t *remedied);
 /* The recalls that reach a vehicle and have no remedy recorded for it, by id in order (at most
- * max, BLOK_PARTS_RECALLS_MAX). */
+ * max, BLOK_PARTS_RECALLS_MAX), computed from state by blok_parts_vehicle_recalls. */
 BLOK_WUR enum blok_err blok_parts_open_recalls(struct blok_txn *t, const char vin[17],
                                                char (*ids)[33], size_t max, size_t *count);
+
+/* --- a vehicle's open recalls from state alone (parts_recalls.c) ------------------------- */
+
+/* Reads one state value of the parts module by its module key: *found, and when found the
+ * value, which stays valid until the walk ends. An error ends the walk; a reader that fails
+ * says why in the walk's why first (blok_refuse keeps the first sentence). */
+struct blok_parts_state {
+  void *ctx;
+  enum blok_err (*get)(void *ctx, const uint8_t *key, size_t key_len, bool *found,
+                       const uint8_t **val, size_t *val_len, struct blok_why *why);
+};
+
+/* An open recall of a vehicle, with the path of parts that puts it there, from the part
+ * installed in the vehicle down to the recalled part (depth 0: only a VIN range names it). */
+struct blok_parts_open_recall {
+  char recall[33];
+  char reason[201], remedy[201];
+  size_t depth;
+  char path[BLOK_PARTS_DEPTH_MAX][BLOK_PARTS_SERIAL_MAX + 1];
+};
+
+/*
+ * The open recalls of a vehicle (its VIN, model and model year from its record), in recall id
+ * order, from the state the reader gives: the parts tree from "V/" and "C/", each part's batch
+ * and part number, the recalls listed under them ("rb/", "rp/", "rs/") and under the VIN's WMI
+ * ("rv/"), each listed recall's record, and its remedy record for the vehicle. The values are
+ * read in one fixed order (docs/PROTOCOL.md, "Parts", "Open recalls of a vehicle"), the same
+ * for every reader, so a report carries exactly those values with their proofs and a verifier
+ * reads them back in that order. BLOK_ETOOLONG when the vehicle holds more than
+ * BLOK_PARTS_VEHICLE_PARTS_MAX parts or more than BLOK_PARTS_RECALLS_MAX recalls are listed for
+ * it; BLOK_ESTORE when the values disagree with each other (a record missing that another
+ * names, a count that is not the tree's); the reader's errors as they come. out holds max
+ * (at most BLOK_PARTS_RECALLS_MAX) entries.
+ */
+BLOK_WUR enum blok_err blok_parts_vehicle_recalls(const struct blok_parts_state *s,
+                                                  const char vin[17], const char *model,
+                                                  uint16_t model_year,
+                                                  struct blok_parts_open_recall *out, size_t max,
+                                                  size_t *count, struct blok_why *why);
 
 /* Sourcing status of a batch: every input, transitively, is an attested lot or a batch whose
  * inputs are. attested counts the lots found, missing the inputs that are neither. */

@@ -37,12 +37,12 @@ static int report_usage(FILE *out, int code) {
 }
 
 static int verify_usage(FILE *out, int code) {
-  fprintf(out,
-          "usage: blokauto verify FILE --genesis GENESIS\n\n"
-          "Checks a report bundle offline against the chain's genesis document: the block's\n"
-          "certificate, the vehicle's record and its proof, every event's signature, and that\n"
-          "no event is missing. Prints VERIFIED and the summary (exit 0), or NOT VERIFIED, the\n"
-          "check that failed and why (exit 1).\n");
+  fprintf(out, "usage: blokauto verify FILE --genesis GENESIS\n\n"
+               "Checks a report bundle offline against the chain's genesis document: the block's\n"
+               "certificate, the vehicle's record and its proof, every event's signature, that\n"
+               "no event is missing, and the vehicle's open recalls from the proven parts state\n"
+               "(none left out). Prints VERIFIED and the summary (exit 0), or NOT VERIFIED, the\n"
+               "check that failed and why (exit 1).\n");
   return code;
 }
 
@@ -248,6 +248,27 @@ static void print_events(const json_t *events) {
   }
 }
 
+/* "RC-2025-017: {reason}; remedy: {remedy}; in ECU-1 > MCU-7", or "...; by vin range". */
+static void print_recalls(const json_t *list) {
+  size_t i, k;
+  const json_t *r, *p;
+  json_array_foreach(list, i, r) {
+    printf("    ");
+    print_clean(stdout, jstr(r, "recall"));
+    printf(": ");
+    print_clean(stdout, jstr(r, "reason"));
+    printf("; remedy: ");
+    print_clean(stdout, jstr(r, "remedy"));
+    const json_t *path = json_object_get(r, "path");
+    printf(json_array_size(path) ? "; in " : "; by vin range");
+    json_array_foreach(path, k, p) {
+      printf("%s", k ? " > " : "");
+      print_clean(stdout, json_string_value(p) ? json_string_value(p) : "");
+    }
+    printf("\n");
+  }
+}
+
 /* The summary of a verified bundle, for a person. */
 static void print_summary(const json_t *s) {
   char buf[256];
@@ -273,6 +294,10 @@ static void print_summary(const json_t *s) {
   const json_t *km = json_object_get(s, "odometer_km");
   snprintf(buf, sizeof buf, "%lld km (last reading)", (long long)json_integer_value(km));
   print_line("odometer", json_is_integer(km) ? buf : "no reading");
+  const json_t *open = json_object_get(s, "open_recalls");
+  snprintf(buf, sizeof buf, "%zu open", json_array_size(open));
+  print_line("recalls", json_array_size(open) ? buf : "none open");
+  print_recalls(open);
   snprintf(buf, sizeof buf, "%lld",
            (long long)json_integer_value(json_object_get(s, "event_count")));
   print_line("events", buf);

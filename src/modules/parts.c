@@ -438,6 +438,107 @@ static enum blok_err place_index(struct pctx *c, const char *serial, const struc
   return iput(c, BLOK__PT_LOC, (const uint8_t *)serial, sl, v, on ? 1 + wl : 1);
 }
 
+/* --- the parts trees in state ("V/" vin, "C/" serial) ------------------------------------- */
+
+/* The parts installed directly in a vehicle ('V') or a part ('C'): empty when absent. */
+static enum blok_err installed_load(struct pctx *c, char tag, const char *id,
+                                    struct blok__installed *r) {
+  const uint8_t *v;
+  size_t n;
+  r->count = 0;
+  r->total = 0;
+  enum blok_err rc = sget(c, tag, id, strlen(id), &v, &n);
+  if (rc == BLOK_ENOTFOUND) return BLOK_OK;
+  BLOK_TRY(rc);
+  return blok__installed_decode(v, n, r) == BLOK_OK ? BLOK_OK : BLOK_ESTORE;
+}
+
+/* Writes the record, or deletes it when nothing is installed any more. */
+static enum blok_err installed_save(struct pctx *c, char tag, const char *id,
+                                    const struct blok__installed *r) {
+  static _Thread_local uint8_t
+      mem[8 + BLOK_PARTS_INSTALLED_MAX * (8 + BLOK_PARTS_SERIAL_MAX + BLOK__PARTS_ID_MAX)];
+  uint8_t k[2 + BLOK_PARTS_SERIAL_MAX];
+  size_t kl = blok__parts_key(k, sizeof k, tag, id, strlen(id));
+  if (r->count == 0) {
+    BLOK_ASSERT(r->total == 0);
+    return blok_exec_del(c->x, MODULE, k, kl);
+  }
+  struct blok_buf buf = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
+  BLOK_ASSERT(blok__installed_encode(&buf, r) == BLOK_OK);
+  return blok_exec_put(c->x, MODULE, k, kl, buf.data, buf.len);
+}
+
+/* Adds serial (of batch) to the list, kept sorted; or takes it out. */
+static enum blok_err installed_edit(struct blok__installed *r, const char *where,
+                                    const char *serial, const char *batch, bool add,
+                                    struct blok_why *why) {
+  size_t at = 0;
+  while (at < r->count && strcmp(r->e[at].serial, serial) < 0)
+    at++;
+  bool here = at < r->count && strcmp(r->e[at].serial, serial) == 0;
+  if (!add) {
+    if (!here) return BLOK_ESTORE; /* the part record and the tree disagree */
+    memmove(&r->e[at], &r->e[at + 1], (r->count - at - 1) * sizeof r->e[0]);
+    r->count--;
+    return BLOK_OK;
+  }
+  if (here) return BLOK_ESTORE;
+  if (r->count == BLOK_PARTS_INSTALLED_MAX)
+    return blok_refuse(why, BLOK_EFULL,
+                       "%s holds %d parts directly, the most one vehicle or part may; install "
+                       "parts into assemblies",
+                       where, BLOK_PARTS_INSTALLED_MAX);
+  memmove(&r->e[at + 1], &r->e[at], (r->count - at) * sizeof r->e[0]);
+  snprintf(r->e[at].serial, sizeof r->e[at].serial, "%s", serial);
+  snprintf(r->e[at].batch, sizeof r->e[at].batch, "%s", batch);
+  r->count++;
+  return BLOK_OK;
+}
+
+/* The parts under a part (0 when nothing is installed in it). */
+static enum blok_err subtree_size(struct pctx *c, const char *serial, uint32_t *out) {
+  static _Thread_local struct blok__installed r;
+  BLOK_TRY(installed_load(c, 'C', serial, &r));
+  *out = r.total;
+  return BLOK_OK;
+}
+
+/* A part with n parts in all (itself and those in it) was installed at (loc, where), or is
+ * taken out of it: the list of its place changes, and the totals of its place and of every
+ * part and vehicle above it. A vehicle holds at most BLOK_PARTS_VEHICLE_PARTS_MAX parts, a
+ * part one fewer (it must fit in a vehicle), so every vehicle's tree fits in a report. */
+static enum blok_err tree_adjust(struct pctx *c, uint8_t loc, const char *where, const char *serial,
+                                 const char *batch, bool add, uint32_t n, struct blok_why *why) {
+  static _Thread_local struct blok__installed in;
+  char cur[BLOK_PARTS_SERIAL_MAX + 1], name[BLOK_PARTS_SERIAL_MAX + 16];
+  snprintf(cur, sizeof cur, "%s", where);
+  for (int d = 0; d <= BLOK_PARTS_DEPTH_MAX + 1; d++) {
+    bool vehicle = loc == BLOK__INTO_VEHICLE;
+    uint32_t cap = vehicle ? BLOK_PARTS_VEHICLE_PARTS_MAX : BLOK_PARTS_VEHICLE_PARTS_MAX - 1;
+    snprintf(name, sizeof name, "%s %s", vehicle ? "vehicle" : "part", cur);
+    BLOK_TRY(installed_load(c, vehicle ? 'V' : 'C', cur, &in));
+    if (d == 0) BLOK_TRY(installed_edit(&in, name, serial, batch, add, why));
+    if (add && in.total + n > cap)
+      return blok_refuse(why, BLOK_EFULL,
+                         "%s would hold %llu parts; a vehicle holds at most %d and a part %d, the "
+                         "parts inside parts included",
+                         name, (unsigned long long)in.total + n, BLOK_PARTS_VEHICLE_PARTS_MAX,
+                         BLOK_PARTS_VEHICLE_PARTS_MAX - 1);
+    if (!add && in.total < n) return BLOK_ESTORE;
+    in.total = add ? in.total + n : in.total - n;
+    BLOK_TRY(installed_save(c, vehicle ? 'V' : 'C', cur, &in));
+    if (vehicle) return BLOK_OK;
+    struct blok__part r;
+    bool found;
+    BLOK_TRY(load_part(c, cur, &r, &found));
+    if (r.loc == 0) return BLOK_OK;
+    loc = r.loc;
+    snprintf(cur, sizeof cur, "%s", r.where);
+  }
+  return BLOK_ESTORE; /* deeper than parts nest */
+}
+
 static enum blok_err apply_install(struct pctx *c, struct blok_why *why) {
   char serial[BLOK_PARTS_SERIAL_MAX + 1], target[BLOK_PARTS_SERIAL_MAX + 1];
   struct blok__part r;
@@ -455,10 +556,13 @@ static enum blok_err apply_install(struct pctx *c, struct blok_why *why) {
                        "it first",
                        serial, place_text(&r), r.where);
   BLOK_TRY(install_target(c, serial, target, r.below, why));
+  uint32_t under;
+  BLOK_TRY(subtree_size(c, serial, &under));
   r.loc = c->p.into;
   snprintf(r.where, sizeof r.where, "%s", target);
   BLOK_TRY(save_part(c, serial, &r));
   if (r.loc == BLOK__INTO_PART) BLOK_TRY(raise_below(c, target, r.below + 1u));
+  BLOK_TRY(tree_adjust(c, r.loc, r.where, serial, r.batch, true, under + 1, why));
   uint8_t k[1 + BLOK__PARTS_ID_MAX + BLOK_PARTS_SERIAL_MAX];
   size_t kl = blok__parts_lkey(k, r.batch, strlen(r.batch));
   memcpy(k + kl, serial, strlen(serial));
@@ -476,6 +580,9 @@ static enum blok_err apply_remove(struct pctx *c, struct blok_why *why) {
   BLOK_TRY(load_part(c, serial, &r, &found));
   if (!found) return blok_refuse(why, BLOK_ENOTFOUND, "serial %s was never registered", serial);
   if (r.loc == 0) return blok_refuse(why, BLOK_EREFUSED, "part %s is not installed", serial);
+  uint32_t under;
+  BLOK_TRY(subtree_size(c, serial, &under));
+  BLOK_TRY(tree_adjust(c, r.loc, r.where, serial, r.batch, false, under + 1, why));
   BLOK_TRY(place_index(c, serial, &r, 0));
   struct blok__part before = r;
   r.loc = 0;
@@ -486,6 +593,74 @@ static enum blok_err apply_remove(struct pctx *c, struct blok_why *why) {
 }
 
 /* --- recalls ------------------------------------------------------------------------------ */
+
+/* Adds e to the recall list under key k (what names it for a person), kept sorted; an entry
+ * already there is not added twice. */
+static enum blok_err rlist_add(struct pctx *c, const uint8_t *k, size_t kl,
+                               enum blok__rlist_kind kind, const struct blok__rentry *e,
+                               const char *what, struct blok_why *why) {
+  static _Thread_local struct blok__rlist l;
+  static _Thread_local uint8_t mem[4 + BLOK_PARTS_RECALL_LIST_MAX * (3 * 4 + 2 * 17 + 32)];
+  const uint8_t *v;
+  size_t n, at = 0;
+  l.count = 0;
+  enum blok_err rc = blok_exec_get(c->x, MODULE, k, kl, &v, &n);
+  if (rc == BLOK_OK && blok__rlist_decode(v, n, kind, &l) != BLOK_OK) return BLOK_ESTORE;
+  if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
+  while (at < l.count && blok__rentry_cmp(kind, &l.e[at], e) < 0)
+    at++;
+  if (at < l.count && blok__rentry_cmp(kind, &l.e[at], e) == 0) return BLOK_OK;
+  if (l.count == BLOK_PARTS_RECALL_LIST_MAX)
+    return blok_refuse(why, BLOK_EFULL,
+                       "%s is named by %d recall scopes already, the most one list holds; name "
+                       "the parts or vehicles another way",
+                       what, BLOK_PARTS_RECALL_LIST_MAX);
+  memmove(&l.e[at + 1], &l.e[at], (l.count - at) * sizeof l.e[0]);
+  l.e[at] = *e;
+  l.count++;
+  struct blok_buf buf = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
+  BLOK_ASSERT(blok__rlist_encode(&buf, kind, &l) == BLOK_OK);
+  return blok_exec_put(c->x, MODULE, k, kl, buf.data, buf.len);
+}
+
+/* Lists the recall under what each scope names, so a vehicle's open recalls are found from
+ * state: "rb/" batch, "rp/" part number, "rs/" width || prefix, "rv/" WMI. */
+static enum blok_err recall_index(struct pctx *c, const struct blok__pscope *s,
+                                  struct blok_why *why) {
+  uint8_t k[BLOK__PARTS_KEY_MAX];
+  char what[96];
+  size_t kl;
+  struct blok__rentry e;
+  enum blok__rlist_kind kind = BLOK__RL_IDS;
+  memset(&e, 0, sizeof e);
+  cstr(e.recall, sizeof e.recall, &c->p.recall);
+  switch (s->type) {
+    case BLOK__SCOPE_BATCH:
+    case BLOK__SCOPE_PART_NUMBER: {
+      bool batch = s->type == BLOK__SCOPE_BATCH;
+      kl = blok__parts_tkey(k, sizeof k, batch ? "rb" : "rp", s->id.s, s->id.len);
+      snprintf(what, sizeof what, "%s %.*s", batch ? "batch" : "part number", (int)s->id.len,
+               s->id.s);
+      break;
+    }
+    case BLOK__SCOPE_SERIALS:
+      kind = BLOK__RL_SERIALS;
+      kl = blok__parts_rs_key(k, sizeof k, s->range.width, s->range.prefix.s, s->range.prefix.len);
+      e.first = s->range.first;
+      e.last = s->range.first + s->range.count - 1;
+      snprintf(what, sizeof what, "serial prefix %.*s (%u digits)", (int)s->range.prefix.len,
+               s->range.prefix.s, s->range.width);
+      break;
+    default:
+      kind = BLOK__RL_VINS;
+      kl = blok__parts_tkey(k, sizeof k, "rv", s->vin_from, 3);
+      memcpy(e.from, s->vin_from, sizeof e.from);
+      memcpy(e.to, s->vin_to, sizeof e.to);
+      snprintf(what, sizeof what, "wmi %.3s", s->vin_from);
+      break;
+  }
+  return rlist_add(c, k, kl, kind, &e, what, why);
+}
 
 static enum blok_err apply_recall(struct pctx *c, struct blok_why *why) {
   const uint8_t *v;
@@ -501,6 +676,8 @@ static enum blok_err apply_recall(struct pctx *c, struct blok_why *why) {
   BLOK_ASSERT(blok_enc_fixed(&b, c->tx->sender, 32) == BLOK_OK);
   BLOK_ASSERT(blok_buf_append(&b, c->tx->payload, c->tx->payload_len) == BLOK_OK);
   BLOK_TRY(sput(c, 'r', id->s, id->len, b.data, b.len));
+  for (size_t i = 0; i < c->p.scope_count; i++)
+    BLOK_TRY(recall_index(c, &c->p.scopes[i], why));
   return iput(c, BLOK__PT_RECALLS, (const uint8_t *)id->s, id->len, "", 0);
 }
 

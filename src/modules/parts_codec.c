@@ -323,6 +323,13 @@ static enum blok_err scope_check(const struct blok__pscope *s, size_t i, struct 
       if (memcmp(a, b, 17) > 0)
         return blok_refuse(why, BLOK_ERANGE, "payload.scopes[%zu]: from %s is after to %s", i, a,
                            b);
+      /* A range is listed under its WMI ("rv/" in state), so one WMI finds every range that
+       * can hold a VIN. */
+      if (memcmp(a, b, 3) != 0)
+        return blok_refuse(why, BLOK_ERANGE,
+                           "payload.scopes[%zu]: a vin range stays within one wmi (the first "
+                           "three characters): from %s and to %s differ; send a scope per wmi",
+                           i, a, b);
       return BLOK_OK;
     default:
       return blok_refuse(why, BLOK_ERANGE,
@@ -1073,5 +1080,115 @@ enum blok_err blok__part_decode(const uint8_t *v, size_t n, struct blok__part *r
   BLOK_TRY(dec_cstr(&rd, r->location, BLOK__PARTS_ID_MAX));
   BLOK_TRY(blok_dec_bool(&rd, &r->has_offer));
   if (r->has_offer) BLOK_TRY(blok_dec_fixed(&rd, r->offer_to, 32));
+  return blok_dec_end(&rd);
+}
+
+/* --- installed parts and recall lists ----------------------------------------------------- */
+
+size_t blok__parts_tkey(uint8_t *out, size_t cap, const char *tag, const void *id, size_t len) {
+  size_t tl = strlen(tag);
+  BLOK_ASSERT(tl + 1 + len <= cap);
+  memcpy(out, tag, tl);
+  out[tl] = '/';
+  memcpy(out + tl + 1, id, len);
+  return tl + 1 + len;
+}
+
+size_t blok__parts_rs_key(uint8_t *out, size_t cap, uint8_t width, const char *prefix, size_t len) {
+  BLOK_ASSERT(4 + len <= cap);
+  memcpy(out, "rs/", 3);
+  out[3] = width;
+  memcpy(out + 4, prefix, len);
+  return 4 + len;
+}
+
+enum blok_err blok__installed_encode(struct blok_buf *b, const struct blok__installed *r) {
+  BLOK_TRY(blok_enc_u32(b, r->total));
+  BLOK_TRY(blok_enc_count(b, r->count, BLOK_PARTS_INSTALLED_MAX));
+  for (size_t i = 0; i < r->count; i++) {
+    BLOK_TRY(enc_cstr(b, r->e[i].serial, BLOK_PARTS_SERIAL_MAX));
+    BLOK_TRY(enc_cstr(b, r->e[i].batch, BLOK__PARTS_ID_MAX));
+  }
+  return BLOK_OK;
+}
+
+/* Strict: ids of the alphabet, serials in increasing order, a total that counts the entries. */
+enum blok_err blok__installed_decode(const uint8_t *v, size_t n, struct blok__installed *r) {
+  struct blok_reader rd;
+  blok_reader_init(&rd, v, n);
+  r->count = 0;
+  BLOK_TRY(blok_dec_u32(&rd, &r->total));
+  BLOK_TRY(blok_dec_count(&rd, &r->count, BLOK_PARTS_INSTALLED_MAX));
+  for (size_t i = 0; i < r->count; i++) {
+    struct blok__pentry *e = &r->e[i];
+    BLOK_TRY(dec_cstr(&rd, e->serial, BLOK_PARTS_SERIAL_MAX));
+    BLOK_TRY(dec_cstr(&rd, e->batch, BLOK__PARTS_ID_MAX));
+    if (!blok__parts_id_ok(e->serial, strlen(e->serial), BLOK_PARTS_SERIAL_MAX) ||
+        !blok__parts_id_ok(e->batch, strlen(e->batch), BLOK__PARTS_ID_MAX) ||
+        (i > 0 && strcmp(r->e[i - 1].serial, e->serial) >= 0))
+      return BLOK_EFORMAT;
+  }
+  if (r->total < r->count) return BLOK_EFORMAT;
+  return blok_dec_end(&rd);
+}
+
+int blok__rentry_cmp(enum blok__rlist_kind k, const struct blok__rentry *a,
+                     const struct blok__rentry *b) {
+  int c = 0;
+  if (k == BLOK__RL_SERIALS) {
+    c = a->first != b->first ? (a->first < b->first ? -1 : 1)
+        : a->last != b->last ? (a->last < b->last ? -1 : 1)
+                             : 0;
+  } else if (k == BLOK__RL_VINS) {
+    c = strcmp(a->from, b->from);
+    if (c == 0) c = strcmp(a->to, b->to);
+  }
+  return c != 0 ? c : strcmp(a->recall, b->recall);
+}
+
+enum blok_err blok__rlist_encode(struct blok_buf *b, enum blok__rlist_kind k,
+                                 const struct blok__rlist *r) {
+  BLOK_TRY(blok_enc_count(b, r->count, BLOK_PARTS_RECALL_LIST_MAX));
+  for (size_t i = 0; i < r->count; i++) {
+    const struct blok__rentry *e = &r->e[i];
+    if (k == BLOK__RL_SERIALS) {
+      BLOK_TRY(blok_enc_u64(b, e->first));
+      BLOK_TRY(blok_enc_u64(b, e->last));
+    } else if (k == BLOK__RL_VINS) {
+      BLOK_TRY(enc_cstr(b, e->from, BLOK_VIN_LEN));
+      BLOK_TRY(enc_cstr(b, e->to, BLOK_VIN_LEN));
+    }
+    BLOK_TRY(enc_cstr(b, e->recall, BLOK__PARTS_ID_MAX));
+  }
+  return BLOK_OK;
+}
+
+/* Strict: valid ids, VINs of 17 characters, first <= last, from <= to in one WMI, entries in
+ * increasing order with none twice. */
+enum blok_err blok__rlist_decode(const uint8_t *v, size_t n, enum blok__rlist_kind k,
+                                 struct blok__rlist *r) {
+  struct blok_reader rd;
+  blok_reader_init(&rd, v, n);
+  r->count = 0;
+  BLOK_TRY(blok_dec_count(&rd, &r->count, BLOK_PARTS_RECALL_LIST_MAX));
+  for (size_t i = 0; i < r->count; i++) {
+    struct blok__rentry *e = &r->e[i];
+    memset(e, 0, sizeof *e);
+    if (k == BLOK__RL_SERIALS) {
+      BLOK_TRY(blok_dec_u64(&rd, &e->first));
+      BLOK_TRY(blok_dec_u64(&rd, &e->last));
+      if (e->first > e->last) return BLOK_EFORMAT;
+    } else if (k == BLOK__RL_VINS) {
+      BLOK_TRY(dec_cstr(&rd, e->from, BLOK_VIN_LEN));
+      BLOK_TRY(dec_cstr(&rd, e->to, BLOK_VIN_LEN));
+      if (strlen(e->from) != BLOK_VIN_LEN || strlen(e->to) != BLOK_VIN_LEN ||
+          strcmp(e->from, e->to) > 0 || memcmp(e->from, e->to, 3) != 0)
+        return BLOK_EFORMAT;
+    }
+    BLOK_TRY(dec_cstr(&rd, e->recall, BLOK__PARTS_ID_MAX));
+    if (!blok__parts_id_ok(e->recall, strlen(e->recall), BLOK__PARTS_ID_MAX) ||
+        (i > 0 && blok__rentry_cmp(k, &r->e[i - 1], e) >= 0))
+      return BLOK_EFORMAT;
+  }
   return blok_dec_end(&rd);
 }

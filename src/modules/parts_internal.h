@@ -20,6 +20,7 @@
 #define BLOK__PARTS_BUCKET       4096u
 #define BLOK__PARTS_BUCKET_MAX   256 /* sub-ranges of one bucket */
 #define BLOK__PARTS_QUANTITY_MAX 10000000u
+#define BLOK__PARTS_KEY_MAX      (3 + 1 + BLOK_PARTS_SERIAL_MAX + 17) /* longest module key */
 
 /* The kinds, in the order of the module's table. */
 enum blok__pkind {
@@ -144,6 +145,47 @@ BLOK_WUR enum blok_err blok__batch_encode(struct blok_buf *b, const struct blok_
 BLOK_WUR enum blok_err blok__batch_decode(const uint8_t *v, size_t n, struct blok__batch *r);
 BLOK_WUR enum blok_err blok__part_encode(struct blok_buf *b, const struct blok__part *r);
 BLOK_WUR enum blok_err blok__part_decode(const uint8_t *v, size_t n, struct blok__part *r);
+
+/* "V/" vin and "C/" serial: the parts installed directly in a vehicle or a part, sorted by
+ * serial, each with its batch, and the count of parts under it at every depth. */
+struct blok__pentry {
+  char serial[BLOK_PARTS_SERIAL_MAX + 1];
+  char batch[BLOK__PARTS_ID_MAX + 1];
+};
+struct blok__installed {
+  uint32_t total; /* parts under it, all depths (the entries and everything in them) */
+  size_t count;
+  struct blok__pentry e[BLOK_PARTS_INSTALLED_MAX];
+};
+BLOK_WUR enum blok_err blok__installed_encode(struct blok_buf *b, const struct blok__installed *r);
+BLOK_WUR enum blok_err blok__installed_decode(const uint8_t *v, size_t n,
+                                              struct blok__installed *r);
+
+/* "rb/" batch, "rp/" part number: the recalls naming it, sorted. "rs/" u8 width || prefix: the
+ * serial ranges recalls name, (first, last, recall) sorted. "rv/" wmi: the VIN ranges recalls
+ * name, (from, to, recall) sorted; a VIN range stays within one WMI. */
+struct blok__rentry {
+  uint64_t first, last;  /* rs/ */
+  char from[18], to[18]; /* rv/ */
+  char recall[BLOK__PARTS_ID_MAX + 1];
+};
+enum blok__rlist_kind { BLOK__RL_IDS, BLOK__RL_SERIALS, BLOK__RL_VINS };
+struct blok__rlist {
+  size_t count;
+  struct blok__rentry e[BLOK_PARTS_RECALL_LIST_MAX];
+};
+BLOK_WUR enum blok_err blok__rlist_encode(struct blok_buf *b, enum blok__rlist_kind k,
+                                          const struct blok__rlist *r);
+BLOK_WUR enum blok_err blok__rlist_decode(const uint8_t *v, size_t n, enum blok__rlist_kind k,
+                                          struct blok__rlist *r);
+/* Orders entries of one kind (ids; ranges by first, last, id; vins by from, to, id). */
+int blok__rentry_cmp(enum blok__rlist_kind k, const struct blok__rentry *a,
+                     const struct blok__rentry *b);
+
+/* A key of a tag of one or more characters: tag || "/" || id. */
+size_t blok__parts_tkey(uint8_t *out, size_t cap, const char *tag, const void *id, size_t len);
+/* "rs/" || u8 width || prefix. */
+size_t blok__parts_rs_key(uint8_t *out, size_t cap, uint8_t width, const char *prefix, size_t len);
 
 /* --- index tables (written at commit) ------------------------------------------------------ */
 

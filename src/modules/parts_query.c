@@ -11,6 +11,7 @@
  * and the last index key read, so memory does not grow with the reach.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blok/ledger.h"
@@ -604,130 +605,37 @@ enum blok_err blok_parts_recall_counts(struct blok_txn *t, const char *recall_id
 
 /* --- open recalls of a vehicle ------------------------------------------------------------ */
 
-#define VPARTS_MAX 512 /* parts of one vehicle examined for its open recalls */
-
-struct vpart {
-  char serial[BLOK_PARTS_SERIAL_MAX + 1];
-  char batch[33], part_number[33];
-};
-
-struct vparts {
-  size_t count;
-  struct vpart v[VPARTS_MAX];
-};
-
-static enum blok_err vparts_add(struct blok_txn *t, struct vparts *vp, const uint8_t *s,
-                                size_t len) {
-  static _Thread_local struct blok__batch b;
-  struct blok__part r;
-  bool found;
-  if (vp->count == VPARTS_MAX) return BLOK_EFULL;
-  if (len > BLOK_PARTS_SERIAL_MAX) return BLOK_ESTORE;
-  struct vpart *e = &vp->v[vp->count++];
-  memset(e, 0, sizeof *e);
-  memcpy(e->serial, s, len);
-  BLOK_TRY(q_part(t, e->serial, &r, &found));
-  snprintf(e->batch, sizeof e->batch, "%s", r.batch);
-  if (e->batch[0] && q_batch(t, e->batch, &b) == BLOK_OK)
-    snprintf(e->part_number, sizeof e->part_number, "%s", b.part_number);
-  return BLOK_OK;
-}
-
-/* Adds the installed entries under prefix p of table: a vehicle's parts or a part's. */
-static enum blok_err vparts_scan(struct blok_txn *t, struct vparts *vp, unsigned table,
-                                 const uint8_t *p, size_t pl) {
-  struct blok_cursor *cur;
-  struct blok_kv kv;
-  BLOK_TRY(blok_cursor_open(t, table, &cur));
-  enum blok_err rc = blok_cursor_seek(cur, p, pl, &kv);
-  while (rc == BLOK_OK && has_prefix(&kv, p, pl)) {
-    if (kv.val_len == 1 && kv.val[0] == 1) rc = vparts_add(t, vp, kv.key + pl, kv.key_len - pl);
-    if (rc == BLOK_OK) rc = blok_cursor_next(cur, &kv);
-  }
-  blok_cursor_close(cur);
+/* The committed state as blok_parts_vehicle_recalls reads it. */
+static enum blok_err txn_get(void *ctx, const uint8_t *key, size_t key_len, bool *found,
+                             const uint8_t **val, size_t *val_len, struct blok_why *why) {
+  uint8_t tk[32];
+  (void)why;
+  BLOK_TRY(blok_state_key(tk, MODULE, key, key_len));
+  enum blok_err rc = blok_txn_get(ctx, BLOK_TABLE_STATE, tk, 32, val, val_len);
+  *found = rc == BLOK_OK;
   return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
-}
-
-/* Every part in the vehicle, however deep: breadth first, the list its own queue. */
-static enum blok_err vparts_collect(struct blok_txn *t, const char *vin, struct vparts *vp) {
-  uint8_t p[1 + BLOK_PARTS_SERIAL_MAX];
-  vp->count = 0;
-  BLOK_TRY(vparts_scan(t, vp, blok__parts_tables[BLOK__PT_VPARTS], (const uint8_t *)vin, 17));
-  for (size_t i = 0; i < vp->count; i++) {
-    size_t pl = blok__parts_lkey(p, vp->v[i].serial, strlen(vp->v[i].serial));
-    BLOK_TRY(vparts_scan(t, vp, blok__parts_tables[BLOK__PT_CHILDREN], p, pl));
-  }
-  return BLOK_OK;
-}
-
-static bool text_is(const struct blok__ptext *a, const char *b) {
-  return strlen(b) == a->len && memcmp(a->s, b, a->len) == 0;
-}
-
-static bool scope_hits(const struct blok__pscope *s, const char *vin, const struct vparts *vp) {
-  if (s->type == BLOK__SCOPE_VINS)
-    return memcmp(vin, s->vin_from, 17) >= 0 && memcmp(vin, s->vin_to, 17) <= 0;
-  for (size_t i = 0; i < vp->count; i++) {
-    const struct vpart *e = &vp->v[i];
-    struct blok__psplit sp;
-    if (s->type == BLOK__SCOPE_BATCH && text_is(&s->id, e->batch)) return true;
-    if (s->type == BLOK__SCOPE_PART_NUMBER && text_is(&s->id, e->part_number)) return true;
-    if (s->type == BLOK__SCOPE_SERIALS && blok__parts_split(e->serial, strlen(e->serial), &sp) &&
-        sp.prefix_len == s->range.prefix.len &&
-        memcmp(e->serial, s->range.prefix.s, sp.prefix_len) == 0 && sp.width == s->range.width &&
-        sp.number >= s->range.first && sp.number - s->range.first < s->range.count)
-      return true;
-  }
-  return false;
-}
-
-static enum blok_err recall_open_for(struct blok_txn *t, const char *id, const char *vin,
-                                     const struct blok_vehicle_record *vr, const struct vparts *vp,
-                                     bool *open) {
-  static _Thread_local struct blok__ppay p;
-  bool done;
-  uint64_t h;
-  *open = false;
-  BLOK_TRY(q_recall(t, id, &p));
-  if (!vehicle_fits(&p, vr)) return BLOK_OK;
-  for (size_t i = 0; i < p.scope_count && !*open; i++)
-    *open = scope_hits(&p.scopes[i], vin, vp);
-  if (!*open) return BLOK_OK;
-  BLOK_TRY(q_remedy(t, id, vin, &done, &h));
-  *open = !done;
-  return BLOK_OK;
 }
 
 enum blok_err blok_parts_open_recalls(struct blok_txn *t, const char vin[17], char (*ids)[33],
                                       size_t max, size_t *count) {
-  static _Thread_local struct vparts vp;
   static _Thread_local struct blok_vehicle_record vr;
-  struct blok_cursor *cur;
-  struct blok_kv kv;
-  char v[18], id[33];
+  struct blok_parts_state s = {.ctx = t, .get = txn_get};
+  struct blok_why why = {{0}};
+  char v[18];
+  size_t n;
   *count = 0;
-  if (!blok__parts_tables_open) return BLOK_EUNAVAIL;
   if (max > BLOK_PARTS_RECALLS_MAX) return BLOK_EINVAL;
   memcpy(v, vin, 17);
   v[17] = '\0';
   BLOK_TRY(q_vehicle(t, v, &vr));
-  BLOK_TRY(vparts_collect(t, v, &vp));
-  BLOK_TRY(blok_cursor_open(t, blok__parts_tables[BLOK__PT_RECALLS], &cur));
-  enum blok_err rc = blok_cursor_seek(cur, "\0", 1, &kv); /* before every id */
-  while (rc == BLOK_OK && *count < max) {
-    bool open = false;
-    if (kv.key_len == 0 || kv.key_len > BLOK__PARTS_ID_MAX) {
-      rc = BLOK_ESTORE;
-      break;
-    }
-    memcpy(id, kv.key, kv.key_len);
-    id[kv.key_len] = '\0';
-    rc = recall_open_for(t, id, v, &vr, &vp, &open);
-    if (rc == BLOK_OK && open) memcpy(ids[(*count)++], id, sizeof id);
-    if (rc == BLOK_OK) rc = blok_cursor_next(cur, &kv);
-  }
-  blok_cursor_close(cur);
-  return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
+  struct blok_parts_open_recall *out = malloc(BLOK_PARTS_RECALLS_MAX * sizeof *out);
+  if (out == NULL) return BLOK_ENOMEM;
+  enum blok_err rc = blok_parts_vehicle_recalls(&s, v, vr.model, vr.model_year, out,
+                                                BLOK_PARTS_RECALLS_MAX, &n, &why);
+  for (size_t i = 0; rc == BLOK_OK && i < n && *count < max; i++)
+    memcpy(ids[(*count)++], out[i].recall, 33);
+  free(out);
+  return rc;
 }
 
 /* --- sourcing ----------------------------------------------------------------------------- */

@@ -340,8 +340,29 @@ static json_t *record_part(const struct blok_vehicle_record *r, bool has_reading
                    "event_count", blok__report_json_u64(r->event_count));
 }
 
+/* --- open recalls ------------------------------------------------------------------------ */
+
+static json_t *open_recalls_json(const struct blok_parts_open_recall *o, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) {
+    json_t *path = json_array();
+    for (size_t d = 0; path && d < o[i].depth; d++)
+      json_array_append_new(path, json_string(o[i].path[d]));
+    json_t *e = path ? json_pack("{s:s, s:s, s:s, s:o}", "recall", o[i].recall, "reason",
+                                 o[i].reason, "remedy", o[i].remedy, "path", path)
+                     : NULL;
+    if (e == NULL || json_array_append_new(a, e) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  return a;
+}
+
 enum blok_err blok_report_summary(const struct blok_genesis *g, const struct blok_vehicle_record *r,
-                                  const struct blok_report_event *events, size_t n, json_t **out) {
+                                  const struct blok_report_event *events, size_t n,
+                                  const struct blok_parts_open_recall *recalls, size_t recall_count,
+                                  json_t **out) {
   struct members m;
   *out = NULL;
   enum blok_err rc = members_load(g, &m);
@@ -353,7 +374,11 @@ enum blok_err blok_report_summary(const struct blok_genesis *g, const struct blo
     if (line == NULL || json_array_append_new(lines, line) != 0) rc = BLOK_EFORMAT;
   }
   json_t *s = rc == BLOK_OK ? record_part(r, rp.has_reading) : NULL;
-  if (rc == BLOK_OK && (s == NULL || json_object_set(s, "events", lines) != 0)) rc = BLOK_ENOMEM;
+  if (rc == BLOK_OK &&
+      (s == NULL ||
+       json_object_set_new(s, "open_recalls", open_recalls_json(recalls, recall_count)) != 0 ||
+       json_object_set(s, "events", lines) != 0))
+    rc = BLOK_ENOMEM;
   free(m.v);
   json_decref(lines);
   if (rc != BLOK_OK) {

@@ -1,5 +1,5 @@
 /*
- * Verifying a report bundle (blok/report.h; docs/PROTOCOL.md, "Report bundle"): seven checks
+ * Verifying a report bundle (blok/report.h; docs/PROTOCOL.md, "Report bundle"): eight checks
  * in order, stopping at the first that fails and naming it.
  *
  * The bundle comes from anywhere (a download, an e-mail, a USB stick): every field is checked
@@ -24,12 +24,19 @@
 #define PROOF_ENCODED_MAX  (1 + 64 + 4 + 32 * BLOK_SMT_DEPTH_MAX)
 #define RECORD_ENCODED_MAX 1024
 
-static const char *const check_names[] = {"none",   "format", "header", "certificate",
-                                          "record", "events", "chain",  "summary"};
+static const char *const check_names[] = {"none",   "format", "header",  "certificate", "record",
+                                          "events", "chain",  "recalls", "summary"};
 
 const char *blok_report_check_name(enum blok_report_check c) {
   return (unsigned)c < BLOK_ARRAY_LEN(check_names) ? check_names[c] : "unknown";
 }
+
+/* One state value of "recalls" as the bundle gives it (pointers into the state arena). */
+struct raw_state {
+  const uint8_t *key, *val, *proof;
+  size_t key_len, val_len, proof_len;
+  bool has_val;
+};
 
 /* One event as the bundle gives it. */
 struct raw_event {
@@ -53,6 +60,11 @@ struct verify {
   struct blok_header h;
   struct blok_vehicle_record rec;
   struct blok_report_event *events; /* decoded, in check 5 */
+  struct raw_state *st;             /* "recalls", in the order given */
+  size_t st_count, st_next;         /* st_next: the next one the walk may read */
+  uint8_t *st_arena;
+  struct blok_parts_open_recall *recalls; /* what the walk found, in check 7 */
+  size_t recall_count;
 };
 
 /* Records the failure of check c and returns err. */
@@ -214,9 +226,75 @@ static enum blok_err check_events_format(struct verify *v) {
   return rc;
 }
 
+/* The length in bytes of a hex field (0 when it is no string). */
+static size_t hex_bytes(const json_t *o, const char *field) {
+  return json_string_length(json_object_get(o, field)) / 2;
+}
+
+static enum blok_err check_state_fields(struct verify *v, const json_t *e, size_t i,
+                                        struct blok_buf *arena, size_t *offs) {
+  static const char *const fields[] = {"key", "value", "proof"};
+  char where[32];
+  snprintf(where, sizeof where, "recalls[%zu]", i);
+  BLOK_TRY(exact_fields(v, e, where, fields, BLOK_ARRAY_LEN(fields)));
+  offs[0] = arena->len;
+  BLOK_TRY(get_hex(v, e, "key", where, BLOK_STATE_KEY_MAX, arena));
+  if (arena->len == offs[0])
+    return fail(v, BLOK_REPORT_CHECK_FORMAT, BLOK_EFORMAT,
+                "%s.key: a key of 1 to %d bytes is "
+                "required",
+                where, BLOK_STATE_KEY_MAX);
+  offs[1] = arena->len;
+  v->st[i].has_val = !json_is_null(json_object_get(e, "value"));
+  if (v->st[i].has_val) BLOK_TRY(get_hex(v, e, "value", where, BLOK_STATE_VALUE_MAX, arena));
+  offs[2] = arena->len;
+  BLOK_TRY(get_hex(v, e, "proof", where, PROOF_ENCODED_MAX, arena));
+  offs[3] = arena->len;
+  return BLOK_OK;
+}
+
+/* The state values of "recalls": their bytes go into one arena, sized from the hex. */
+static enum blok_err check_state_format(struct verify *v) {
+  const json_t *list = json_object_get(v->b, "recalls");
+  if (!json_is_array(list))
+    return fail(v, BLOK_REPORT_CHECK_FORMAT, BLOK_EFORMAT, "recalls: an array is required");
+  v->st_count = json_array_size(list);
+  if (v->st_count > BLOK_REPORT_STATE_MAX)
+    return fail(v, BLOK_REPORT_CHECK_FORMAT, BLOK_ETOOLONG,
+                "recalls: %zu state values; a report holds at most %d", v->st_count,
+                BLOK_REPORT_STATE_MAX);
+  size_t total = 0, i;
+  const json_t *e;
+  json_array_foreach(list, i, e) total +=
+      hex_bytes(e, "key") + hex_bytes(e, "value") + hex_bytes(e, "proof");
+  struct blok_buf arena;
+  blok_buf_init(&arena, total);
+  v->st = calloc(v->st_count + 1, sizeof *v->st);
+  size_t *offs = calloc(4 * (v->st_count + 1), sizeof *offs);
+  enum blok_err rc =
+      v->st && offs && blok_buf_reserve(&arena, total) == BLOK_OK ? BLOK_OK : BLOK_ENOMEM;
+  if (rc != BLOK_OK) rc = fail(v, BLOK_REPORT_CHECK_FORMAT, rc, "recalls: out of memory");
+  json_array_foreach(list, i, e) {
+    if (rc != BLOK_OK) break;
+    rc = check_state_fields(v, e, i, &arena, offs + 4 * i);
+  }
+  v->st_arena = arena.data; /* the buffer never moved: its room was reserved at once */
+  for (size_t k = 0; rc == BLOK_OK && k < v->st_count; k++) {
+    const size_t *o = offs + 4 * k;
+    v->st[k].key = v->st_arena + o[0];
+    v->st[k].key_len = o[1] - o[0];
+    v->st[k].val = v->st_arena + o[1];
+    v->st[k].val_len = o[2] - o[1];
+    v->st[k].proof = v->st_arena + o[2];
+    v->st[k].proof_len = o[3] - o[2];
+  }
+  free(offs);
+  return rc;
+}
+
 static enum blok_err check_format(struct verify *v) {
-  static const char *const fields[] = {"format", "chain_id", "vin",    "block",
-                                       "record", "proof",    "events", "summary"};
+  static const char *const fields[] = {"format", "chain_id", "vin",     "block",  "record",
+                                       "proof",  "events",   "recalls", "summary"};
   BLOK_TRY(exact_fields(v, v->b, "bundle", fields, BLOK_ARRAY_LEN(fields)));
   const char *format = json_string_value(json_object_get(v->b, "format"));
   if (format == NULL || strcmp(format, BLOK_REPORT_FORMAT) != 0 ||
@@ -231,7 +309,8 @@ static enum blok_err check_format(struct verify *v) {
   BLOK_TRY(check_block(v));
   BLOK_TRY(get_hex(v, v->b, "record", "bundle", RECORD_ENCODED_MAX, &v->record));
   BLOK_TRY(get_hex(v, v->b, "proof", "bundle", PROOF_ENCODED_MAX, &v->proof));
-  return check_events_format(v);
+  BLOK_TRY(check_events_format(v));
+  return check_state_format(v);
 }
 
 /* --- 2. header, 3. certificate, 4. record ------------------------------------------------- */
@@ -379,7 +458,79 @@ static enum blok_err check_chain(struct verify *v) {
   return BLOK_OK;
 }
 
-/* --- 7. summary --------------------------------------------------------------------------- */
+/* --- 7. recalls --------------------------------------------------------------------------- */
+
+/* A module key for a sentence: printable ASCII as it is, other bytes as \xNN. */
+static void key_text(char *out, size_t cap, const uint8_t *k, size_t n) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && used + 5 < cap; i++)
+    used += (size_t)(k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\'
+                         ? snprintf(out + used, cap - used, "%c", k[i])
+                         : snprintf(out + used, cap - used, "\\x%02x", k[i]));
+}
+
+/* The walk's reader: the bundle's next state value, which must be the one asked for, with a
+ * proof that it is (or that nothing is) under that key in the state of the block. */
+static enum blok_err bundle_get(void *ctx, const uint8_t *key, size_t key_len, bool *found,
+                                const uint8_t **val, size_t *val_len, struct blok_why *why) {
+  struct verify *v = ctx;
+  char kt[96];
+  uint8_t tk[32], vh[32];
+  key_text(kt, sizeof kt, key, key_len);
+  if (v->st_next == v->st_count)
+    return blok_refuse(why, BLOK_EBADPROOF,
+                       "the walk reads state %s after the last of the %zu values given", kt,
+                       v->st_count);
+  size_t i = v->st_next;
+  const struct raw_state *e = &v->st[i];
+  if (e->key_len != key_len || memcmp(e->key, key, key_len) != 0)
+    return blok_refuse(why, BLOK_EBADPROOF,
+                       "recalls[%zu] is not the value the walk reads there, state %s", i, kt);
+  struct blok_smt_proof *p = malloc(sizeof *p);
+  if (p == NULL) return BLOK_ENOMEM;
+  struct blok_reader r;
+  blok_reader_init(&r, e->proof, e->proof_len);
+  enum blok_err rc = blok_smt_proof_decode(&r, p);
+  if (rc == BLOK_OK) rc = blok_dec_end(&r);
+  if (rc != BLOK_OK) {
+    free(p);
+    return blok_refuse(why, rc, "recalls[%zu].proof: does not decode: %s", i, blok_strerror(rc));
+  }
+  if (e->has_val) blok_sha256(vh, e->val, e->val_len);
+  rc = blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len);
+  if (rc == BLOK_OK) rc = blok_smt_verify(v->h.state_root, tk, e->has_val ? vh : NULL, p);
+  free(p);
+  if (rc != BLOK_OK)
+    return blok_refuse(why, BLOK_EBADPROOF,
+                       "recalls[%zu]: the proof does not show state %s %s in the state of block "
+                       "%llu",
+                       i, kt, e->has_val ? "with this value" : "absent",
+                       (unsigned long long)v->h.height);
+  v->st_next++;
+  *found = e->has_val;
+  *val = e->val;
+  *val_len = e->val_len;
+  return BLOK_OK;
+}
+
+static enum blok_err check_recalls(struct verify *v) {
+  struct blok_parts_state s = {.ctx = v, .get = bundle_get};
+  struct blok_why why = {{0}};
+  v->recalls = malloc(BLOK_PARTS_RECALLS_MAX * sizeof *v->recalls);
+  if (v->recalls == NULL) return fail(v, BLOK_REPORT_CHECK_RECALLS, BLOK_ENOMEM, "out of memory");
+  enum blok_err rc =
+      blok_parts_vehicle_recalls(&s, v->vin, v->rec.model, v->rec.model_year, v->recalls,
+                                 BLOK_PARTS_RECALLS_MAX, &v->recall_count, &why);
+  if (rc != BLOK_OK)
+    return fail(v, BLOK_REPORT_CHECK_RECALLS, rc, "%s", why.msg[0] ? why.msg : blok_strerror(rc));
+  if (v->st_next != v->st_count)
+    return fail(v, BLOK_REPORT_CHECK_RECALLS, BLOK_EBADPROOF,
+                "recalls holds %zu state values; the walk reads %zu", v->st_count, v->st_next);
+  return BLOK_OK;
+}
+
+/* --- 8. summary --------------------------------------------------------------------------- */
 
 /* Names the first part of the bundle's summary that differs from the recomputed one. */
 static enum blok_err summary_differs(struct verify *v, const json_t *got, const json_t *want) {
@@ -392,6 +543,9 @@ static enum blok_err summary_differs(struct verify *v, const json_t *got, const 
   json_object_foreach((json_t *)(uintptr_t)want, key, val) {
     const json_t *g = json_object_get(got, key);
     if (json_equal(g, val)) continue;
+    if (strcmp(key, "open_recalls") == 0)
+      return fail(v, BLOK_REPORT_CHECK_SUMMARY, BLOK_EBADPROOF,
+                  "summary.open_recalls is not what the parts state gives");
     if (strcmp(key, "events") != 0 || !json_is_array(g))
       return fail(v, BLOK_REPORT_CHECK_SUMMARY, BLOK_EBADPROOF,
                   "summary.%s is not what the record and events give", key);
@@ -407,7 +561,8 @@ static enum blok_err summary_differs(struct verify *v, const json_t *got, const 
 
 static enum blok_err check_summary(struct verify *v) {
   json_t *want = NULL;
-  enum blok_err rc = blok_report_summary(v->g, &v->rec, v->events, v->ev_count, &want);
+  enum blok_err rc = blok_report_summary(v->g, &v->rec, v->events, v->ev_count, v->recalls,
+                                         v->recall_count, &want);
   if (rc != BLOK_OK)
     return fail(v, BLOK_REPORT_CHECK_SUMMARY, rc, "cannot compute the summary: %s",
                 blok_strerror(rc));
@@ -421,7 +576,7 @@ static enum blok_err check_summary(struct verify *v) {
 static enum blok_err run_checks(struct verify *v) {
   static enum blok_err (*const checks[])(struct verify *) = {
       check_format, check_header, check_certificate, check_record,
-      check_events, check_chain,  check_summary,
+      check_events, check_chain,  check_recalls,     check_summary,
   };
   for (size_t i = 0; i < BLOK_ARRAY_LEN(checks); i++) {
     v->stage = (enum blok_report_check)(BLOK_REPORT_CHECK_FORMAT + i);
@@ -444,6 +599,7 @@ enum blok_err blok_report_verify(const json_t *bundle, const struct blok_genesis
     res->height = v.h.height;
     res->time_ms = v.h.timestamp_ms;
     res->event_count = v.ev_count;
+    res->open_recalls = v.recall_count;
   } else if (res->failed == BLOK_REPORT_CHECK_NONE) {
     /* An error the check did not describe (out of memory in a library call). */
     fail(&v, v.stage, rc, "%s", blok_strerror(rc));
@@ -455,6 +611,9 @@ enum blok_err blok_report_verify(const json_t *bundle, const struct blok_genesis
   free(v.ev);
   free(v.arena);
   free(v.events);
+  free(v.st);
+  free(v.st_arena);
+  free(v.recalls);
   return rc;
 }
 

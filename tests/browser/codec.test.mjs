@@ -1,10 +1,13 @@
 // The browser's codec and verifier (web/js/), run under node's test runner against the
-// protocol's worked examples and a real bundle from the devnet that run.sh starts: the bundle
-// verifies; a change aimed at each of the seven checks fails that check; and for a sample of
-// one-byte changes the browser names the same check as `blokauto verify` (the C verifier).
+// protocol's worked examples and real bundles from the devnet that run.sh starts: a bundle
+// verifies; a change aimed at each of the eight checks fails that check; the open recalls of the
+// demo's recalled vehicle come out as `blokauto verify` computes them, and changes to its
+// proven parts state fail the recalls check; and for a sample of one-byte changes (anywhere, and
+// inside the parts state) the browser names the same check as `blokauto verify` (the C
+// verifier).
 //
-// Environment (set by run.sh): BLOK_URL, BLOK_VIN, BLOK_GENESIS (the devnet's genesis file),
-// BLOK_BIN (the blokauto program), BLOK_TMP (a scratch folder).
+// Environment (set by run.sh): BLOK_URL, BLOK_VIN, BLOK_VIN_RECALLS, BLOK_GENESIS (the devnet's
+// genesis file), BLOK_BIN (the blokauto program), BLOK_TMP (a scratch folder).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -17,7 +20,7 @@ import { addEncoded, checkPk, precheck, sha256, verifyDomain } from "../../web/j
 import { parse } from "../../web/js/json.js";
 import { loadGenesis, reportTime, verifyReport } from "../../web/js/verify.js";
 
-const { BLOK_URL, BLOK_VIN, BLOK_GENESIS, BLOK_BIN, BLOK_TMP } = process.env;
+const { BLOK_URL, BLOK_VIN, BLOK_VIN_RECALLS, BLOK_GENESIS, BLOK_BIN, BLOK_TMP } = process.env;
 const hex = (s) => fromHexLower(s.replace(/\s+/g, ""));
 
 test("header test vector (docs/PROTOCOL.md, Blocks)", async () => {
@@ -97,8 +100,8 @@ test("strict json and vins", () => {
 
 const live = BLOK_URL && BLOK_VIN && BLOK_GENESIS;
 
-async function bundle() {
-  const r = await fetch(`${BLOK_URL}/v1/vehicles/${BLOK_VIN}/report`);
+async function bundle(vin = BLOK_VIN) {
+  const r = await fetch(`${BLOK_URL}/v1/vehicles/${vin}/report`);
   assert.equal(r.status, 200);
   return r.text();
 }
@@ -119,6 +122,7 @@ test("a real bundle verifies; each check fails on a change aimed at it", { skip:
     ["record", (x) => (x.record = flip(x.record, x.record.length - 3))],
     ["events", (x) => (x.events[0].tx = flip(x.events[0].tx, x.events[0].tx.length - 3))],
     ["chain", (x) => ([x.events[1], x.events[2]] = [x.events[2], x.events[1]])],
+    ["recalls", (x) => x.recalls.splice(0, 1)],
     ["summary", (x) => (x.summary.rollbacks = 0)],
   ];
   for (const [check, change] of cases) {
@@ -130,6 +134,85 @@ test("a real bundle verifies; each check fails on a change aimed at it", { skip:
   }
   const other = { ...JSON.parse(readFileSync(BLOK_GENESIS, "utf8")), chain_id: "another-chain" };
   assert.equal((await verifyReport(text, loadGenesis(other))).check, "header");
+});
+
+// The module key of a state value, as the bundle's hex.
+const keyHex = (k) => Buffer.from(k).toString("hex");
+
+function cVerify(file) {
+  try {
+    return execFileSync(BLOK_BIN, ["verify", file, "--genesis", BLOK_GENESIS], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+  } catch (e) {
+    return e.stdout.toString();
+  }
+}
+
+test("open recalls: computed from the proven parts state, as blokauto verify does", { skip: !(live && BLOK_VIN_RECALLS && BLOK_BIN && BLOK_TMP) }, async () => {
+  const g = loadGenesis(readFileSync(BLOK_GENESIS, "utf8"));
+  const text = await bundle(BLOK_VIN_RECALLS);
+  const res = await verifyReport(text, g);
+  assert.equal(res.ok, true, res.why);
+  const b = JSON.parse(text);
+  const open = b.summary.open_recalls;
+  assert.equal(open.length, 2);
+  assert.deepEqual(res.open_recalls.map((o) => [o.recall, o.path]), open.map((o) => [o.recall, o.path]));
+  assert.ok(open.some((o) => o.path.length === 2 && o.path[0].startsWith("ECU-") && o.path[1].startsWith("MCU-")),
+    JSON.stringify(open));
+  writeFileSync(`${BLOK_TMP}/recalls.json`, text);
+  const out = cVerify(`${BLOK_TMP}/recalls.json`);
+  assert.match(out, /^VERIFIED: /);
+  for (const o of open) assert.ok(out.includes(`    ${o.recall}: `), out);
+  const at = (x, key) => x.recalls.findIndex((e) => e.key === keyHex(key));
+  const cases = [
+    ["a recall's record left out", (x) => x.recalls.splice(at(x, `r/${open[1].recall}`), 1), "recalls"],
+    ["a part's parts left out", (x) => x.recalls.splice(at(x, `C/${open[1].path[0]}`), 1), "recalls"],
+    ["a remedy claimed", (x) => (x.recalls[at(x, `m/${open[0].recall}/${BLOK_VIN_RECALLS}`)].value = "0100000000000000"), "recalls"],
+    ["the vehicle's parts said absent", (x) => (x.recalls[0].value = null), "recalls"],
+    ["two values swapped", (x) => ([x.recalls[1], x.recalls[2]] = [x.recalls[2], x.recalls[1]]), "recalls"],
+    ["a value added", (x) => x.recalls.push(x.recalls[0]), "recalls"],
+    ["an open recall dropped", (x) => x.summary.open_recalls.pop(), "summary"],
+    ["a path shortened", (x) => x.summary.open_recalls[1].path.pop(), "summary"],
+  ];
+  for (const [name, change, check] of cases) {
+    const x = structuredClone(b);
+    change(x);
+    const t = JSON.stringify(x);
+    const r = await verifyReport(t, g);
+    assert.equal(r.ok, false, name);
+    assert.equal(r.check, check, `${name}: ${r.why}`);
+    writeFileSync(`${BLOK_TMP}/tampered.json`, t);
+    assert.match(cVerify(`${BLOK_TMP}/tampered.json`), new RegExp(`^NOT VERIFIED: ${check}: `), name);
+  }
+});
+
+// Changes one byte at a time (from a fixed list) at positions rnd picks in [lo, hi), and
+// requires the browser and blokauto verify to name the same check.
+async function sameVerdicts(orig, lo, hi, n, seen) {
+  const g = loadGenesis(readFileSync(BLOK_GENESIS, "utf8"));
+  let seed = 7;
+  const rnd = (m) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % m);
+  const subst = Buffer.from('01af"}, :A9\n');
+  const file = `${BLOK_TMP}/mutated.json`;
+  for (let i = 0; i < n; i++) {
+    const b = Buffer.from(orig);
+    const at = lo + rnd(hi - lo);
+    b[at] = subst[rnd(subst.length)];
+    writeFileSync(file, b);
+    const m = /NOT VERIFIED: (\w+)/.exec(cVerify(file));
+    const res = await verifyReport(b, g);
+    const js = res.ok ? "VERIFIED" : res.check;
+    assert.equal(js, m ? m[1] : "VERIFIED", `byte ${at} -> ${String.fromCharCode(b[at])}: ${res.why}`);
+    seen.add(js);
+  }
+}
+
+test("one-byte changes in the parts state: the browser names the check blokauto verify names", { skip: !(live && BLOK_VIN_RECALLS && BLOK_BIN && BLOK_TMP) }, async () => {
+  const orig = Buffer.from(await bundle(BLOK_VIN_RECALLS));
+  const lo = orig.indexOf('"recalls":['), hi = orig.indexOf('],"summary":');
+  assert.ok(lo > 0 && hi > lo);
+  const seen = new Set();
+  await sameVerdicts(orig, lo, hi, 40, seen);
+  assert.ok(seen.has("recalls"), `checks seen: ${[...seen].join(", ")}`);
 });
 
 test("one-byte changes: the browser names the check blokauto verify names", { skip: !(live && BLOK_BIN && BLOK_TMP) }, async () => {

@@ -1,6 +1,7 @@
 // The web pages in a real browser: playwright-core driving Debian's chromium, headless, against
 // the devnet that run.sh starts. It checks that a demo vehicle with an odometer rollback is
-// verified in the browser and its chart marks the rollback; that the verify page refuses a
+// verified in the browser and its chart marks the rollback; that a vehicle with open recalls shows
+// them from its verified report, each with its path of parts; that the verify page refuses a
 // tampered bundle and names the failed check (and accepts the untampered one); that a search
 // leads from a VIN to a block to a transaction; that the explorer follows the chain live over
 // Server-Sent Events; and that no page logs a console error. Screenshots go to tests/artifacts/.
@@ -156,6 +157,13 @@ try {
     await page.goto(`${BLOK_URL}/vehicle.html?vin=${BLOK_VIN_RECALLS}`);
     await page.locator("#recalls a").first().waitFor();
     assert.match(await page.locator("#recalls").textContent(), /2 open/);
+    // From the verified report, each with the parts that put it there: a chip inside an ECU.
+    await page.locator("#verified.verified").waitFor();
+    const list = await page.locator("#recall-list").textContent();
+    assert.match(list, /Recalled part: ECU-\d+ › MCU-\d+\./);
+    assert.match(list, /Remedy: /);
+    assert.doesNotMatch(await page.locator("#vehicle").textContent(), /node-reported/);
+    await shot(page, "vehicle-recalls");
   });
 
   await step("explorer: status and blocks, live over server-sent events", async () => {

@@ -5,6 +5,11 @@
  * have a JSON form, and that form must encode back to exactly the same bytes, both as the object
  * to_json gives and after a trip through JSON text (the encoding is canonical, so there is one
  * payload per JSON document). A refusal leaves a reason that fits its buffer.
+ *
+ * The same input is also the state a vehicle's open-recall walk reads (the walk a report
+ * verifier runs on the values of a bundle): each read takes a u16 length from the input, 0 for
+ * a value that is absent, and then that many bytes less one. Whatever the values, the walk
+ * ends with an answer or an error and a reason, and never reads outside what it was given.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +66,45 @@ static void one_kind(const struct blok_tx_kind *k, const uint8_t *data, size_t s
   json_decref(j);
 }
 
+struct feed {
+  const uint8_t *p;
+  size_t left;
+};
+
+static enum blok_err feed_get(void *ctx, const uint8_t *key, size_t key_len, bool *found,
+                              const uint8_t **val, size_t *val_len, struct blok_why *why) {
+  struct feed *f = ctx;
+  (void)why;
+  CHECK(key != NULL && key_len > 0 && key_len <= BLOK_STATE_KEY_MAX, "walk");
+  *found = false;
+  if (f->left < 2) return BLOK_OK;
+  size_t n = (size_t)f->p[0] | (size_t)f->p[1] << 8;
+  f->p += 2;
+  f->left -= 2;
+  if (n == 0) return BLOK_OK;
+  n = n - 1 < f->left ? n - 1 : f->left;
+  *found = true;
+  *val = f->p;
+  *val_len = n;
+  f->p += n;
+  f->left -= n;
+  return BLOK_OK;
+}
+
+static void walk(const uint8_t *data, size_t size) {
+  static struct blok_parts_open_recall out[BLOK_PARTS_RECALLS_MAX];
+  struct feed f = {data, size};
+  struct blok_parts_state s = {.ctx = &f, .get = feed_get};
+  struct blok_why why = {{0}};
+  size_t n = 0;
+  enum blok_err rc = blok_parts_vehicle_recalls(&s, "1HGCM82633A004352", "Roadster", 2022, out,
+                                                BLOK_PARTS_RECALLS_MAX, &n, &why);
+  CHECK(memchr(why.msg, 0, sizeof why.msg) != NULL, "walk");
+  CHECK(rc == BLOK_OK || n == 0, "walk");
+  for (size_t i = 0; i < n; i++)
+    CHECK(out[i].depth <= BLOK_PARTS_DEPTH_MAX && out[i].recall[0] != '\0', "walk");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (parts == NULL) {
     blok_modules_default(&reg);
@@ -74,5 +118,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(k != NULL, parts->kinds[i].type);
     one_kind(k, data, size);
   }
+  walk(data, size);
   return 0;
 }

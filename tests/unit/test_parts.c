@@ -4,7 +4,9 @@
  * registry; batches and serial ranges registered, parts installed into parts and vehicles and
  * removed, recalls issued and their reach walked page by page, remedies recorded, custody
  * handed off and condition readings judged against limits, origin attested, clones and parts
- * that are not genuine reported. Refusals in the block (`refused`) and at admission (`denied`)
+ * that are not genuine reported; the parts trees and recall lists kept in state, their limits,
+ * and a vehicle's open recalls walked from state alone (blok_parts_vehicle_recalls), each with
+ * its path of parts. Refusals in the block (`refused`) and at admission (`denied`)
  * are told apart as in test_vehicle.c.
  */
 #include <stdlib.h>
@@ -372,6 +374,10 @@ static void test_json_refusals(void **state) {
       {"remove", json_pack("{s:s, s:i}", "serial", "C1", "extra", 1), BLOK_EFORMAT,
        "unknown field extra"},
       {"recall", p_recall("R", json_array()), BLOK_EINVAL, "at least one scope"},
+      {"recall",
+       p_recall("R", json_pack("[{s:{s:s, s:s}}]", "vins", "from", "1HGCM82633A004352", "to",
+                               "2HGCM82603A004352")),
+       BLOK_ERANGE, "a vin range stays within one wmi"},
       {"reading",
        json_pack("{s:s, s:s, s:i, s:i, s:i}", "subject", "batch", "id", "B", "temp", 5000,
                  "humidity", 1, "shock", 1),
@@ -670,6 +676,173 @@ static void test_reach_paging(void **state) {
   world_close(&w);
 }
 
+/* --- the parts trees and recall lists in state ------------------------------------------- */
+
+/* A parts state value at the head: its bytes in out (at most cap), or 0 when absent. */
+static size_t state_value(struct world *w, const char *key, size_t key_len, uint8_t *out,
+                          size_t cap) {
+  uint8_t tk[32];
+  const uint8_t *v;
+  size_t n = 0;
+  struct blok_txn *t = rtxn(w);
+  assert_int_equal(blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len), BLOK_OK);
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+  if (rc == BLOK_ENOTFOUND)
+    n = 0;
+  else
+    assert_int_equal(rc, BLOK_OK);
+  assert_true(n <= cap);
+  if (n) memcpy(out, v, n);
+  blok_store_read_end(t);
+  return n;
+}
+
+/* The total of a "V/" or "C/" record (its first u32), or -1 when there is none. */
+static long tree_total(struct world *w, char tag, const char *id) {
+  char key[64];
+  uint8_t v[8192];
+  int kl = snprintf(key, sizeof key, "%c/%s", tag, id);
+  size_t n = state_value(w, key, (size_t)kl, v, sizeof v);
+  if (n == 0) return -1;
+  assert_true(n >= 8);
+  return (long)((uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24);
+}
+
+static enum blok_err tget(void *ctx, const uint8_t *key, size_t key_len, bool *found,
+                          const uint8_t **val, size_t *val_len, struct blok_why *why) {
+  uint8_t tk[32];
+  (void)why;
+  assert_int_equal(blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len), BLOK_OK);
+  enum blok_err rc = blok_txn_get(ctx, BLOK_TABLE_STATE, tk, 32, val, val_len);
+  *found = rc == BLOK_OK;
+  return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
+}
+
+/* The open recalls of a vehicle from state, each "id:path" with the path joined by ">",
+ * joined with spaces. */
+static size_t walk(struct world *w, const char *vin, int year, char *out, size_t cap) {
+  static struct blok_parts_open_recall o[BLOK_PARTS_RECALLS_MAX];
+  struct blok_txn *t = rtxn(w);
+  struct blok_parts_state st = {.ctx = t, .get = tget};
+  struct blok_why why = {{0}};
+  size_t n, used = 0;
+  enum blok_err rc = blok_parts_vehicle_recalls(&st, vin, "Roadster", (uint16_t)year, o,
+                                                BLOK_PARTS_RECALLS_MAX, &n, &why);
+  blok_store_read_end(t);
+  if (rc != BLOK_OK) fail_msg("walk %s: %s (%s)", vin, blok_err_name(rc), why.msg);
+  out[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    used += (size_t)snprintf(out + used, cap - used, "%s%s:", i ? " " : "", o[i].recall);
+    for (size_t d = 0; d < o[i].depth; d++)
+      used += (size_t)snprintf(out + used, cap - used, "%s%s", d ? ">" : "", o[i].path[d]);
+  }
+  return n;
+}
+
+static void test_tree_and_open_recalls(void **state) {
+  (void)state;
+  static struct world w;
+  char vins[4][18], got[512], want[512];
+  world_open(&w);
+  begin(&w);
+  setup_vehicles(&w, vins, 4, 2022);
+  setup_parts(&w);
+  ok(&w, SUPPLIER, "batch", p_batch("MANY-1", "PN-M", "mcu", 1000, NULL));
+  ok(&w, SUPPLIER, "serials", p_range("MANY-1", "M", 4, 0, 600));
+  /* A chip in an ECU in vehicle 0; an ECU alone in vehicle 1; vehicle 2 has no parts. */
+  ok(&w, SUPPLIER2, "install", p_install("C0001", "part", "E0001"));
+  ok(&w, MAKER, "install", p_install("E0001", "vehicle", vins[0]));
+  ok(&w, MAKER, "install", p_install("E0002", "vehicle", vins[1]));
+  ok(&w, MAKER, "recall", p_recall("R-CHIP", json_pack("[{s:s}]", "batch", "CHIP-1")));
+  ok(&w, MAKER, "recall", p_recall("R-ECU", json_pack("[{s:s}]", "part_number", "ECU-9")));
+  ok(&w, MAKER, "recall",
+     p_recall("R-SER", json_pack("[{s:{s:s, s:i, s:i, s:i}}]", "serials", "prefix", "C", "width", 4,
+                                 "first", 0, "count", 2)));
+  ok(&w, MAKER, "recall",
+     p_recall("R-VIN", json_pack("[{s:{s:s, s:s}}]", "vins", "from", vins[2], "to", vins[2])));
+  json_t *r = p_recall("R-OLD", json_pack("[{s:s}]", "batch", "CHIP-1"));
+  json_object_set_new(r, "year_to", json_integer(2021));
+  ok(&w, MAKER, "recall", r);
+  commit(&w);
+  assert_int_equal(tree_total(&w, 'V', vins[0]), 2);
+  assert_int_equal(tree_total(&w, 'C', "E0001"), 1);
+  assert_int_equal(tree_total(&w, 'C', "C0001"), -1);
+  assert_int_equal(tree_total(&w, 'V', vins[2]), -1);
+  /* The chip is reached by its batch and its serial, inside the ECU: path from the vehicle. */
+  assert_int_equal(walk(&w, vins[0], 2022, got, sizeof got), 3);
+  assert_string_equal(got, "R-CHIP:E0001>C0001 R-ECU:E0001 R-SER:E0001>C0001");
+  assert_int_equal(walk(&w, vins[1], 2022, got, sizeof got), 1);
+  assert_string_equal(got, "R-ECU:E0002");
+  assert_int_equal(walk(&w, vins[2], 2022, got, sizeof got), 1);
+  assert_string_equal(got, "R-VIN:");
+  assert_int_equal(walk(&w, vins[3], 2022, got, sizeof got), 0);
+  /* The model-year filter: R-OLD reaches a 2021 vehicle with the chip. */
+  assert_int_equal(walk(&w, vins[0], 2021, got, sizeof got), 4);
+
+  /* A remedied recall is no longer open; a removed part takes its recalls away. */
+  begin(&w);
+  ok(&w, SERVICE, "remedy", json_pack("{s:s, s:s}", "recall", "R-CHIP", "vin", vins[0]));
+  ok(&w, SERVICE, "remove", p_serial("E0002"));
+  commit(&w);
+  assert_int_equal(walk(&w, vins[0], 2022, got, sizeof got), 2);
+  assert_string_equal(got, "R-ECU:E0001 R-SER:E0001>C0001");
+  assert_int_equal(walk(&w, vins[1], 2022, got, sizeof got), 0);
+  assert_int_equal(tree_total(&w, 'V', vins[1]), -1);
+  begin(&w);
+  ok(&w, SUPPLIER2, "remove", p_serial("C0001"));
+  commit(&w);
+  assert_int_equal(tree_total(&w, 'V', vins[0]), 1);
+  assert_int_equal(tree_total(&w, 'C', "E0001"), -1);
+  assert_int_equal(walk(&w, vins[0], 2022, got, sizeof got), 1);
+
+  /* Limits: 64 parts straight in one part, 512 in one vehicle, however deep. */
+  begin(&w);
+  for (int e = 20; e < 28; e++) {
+    char s[8];
+    snprintf(s, sizeof s, "E%04d", e);
+    ok(&w, MAKER, "install", p_install(s, "vehicle", vins[3]));
+  }
+  int m = 0;
+  for (int e = 20; e < 27; e++)
+    for (int i = 0; i < 64; i++, m++) {
+      char s[8], t[8];
+      snprintf(s, sizeof s, "M%04d", m);
+      snprintf(t, sizeof t, "E%04d", e);
+      ok(&w, SUPPLIER2, "install", p_install(s, "part", t));
+    }
+  refused(&w, SUPPLIER2, "install", p_install("M0500", "part", "E0020"), BLOK_EFULL,
+          "part E0020 holds 64 parts directly");
+  for (int i = 0; i < 56; i++, m++) {
+    char s[8];
+    snprintf(s, sizeof s, "M%04d", m);
+    ok(&w, SUPPLIER2, "install", p_install(s, "part", "E0027"));
+  }
+  snprintf(want, sizeof want, "vehicle %s would hold 513 parts", vins[3]);
+  refused(&w, SUPPLIER2, "install", p_install("M0599", "part", "E0027"), BLOK_EFULL, want);
+  commit(&w);
+  assert_int_equal(tree_total(&w, 'V', vins[3]), 512);
+  assert_int_equal(tree_total(&w, 'C', "E0027"), 56);
+  assert_int_equal(walk(&w, vins[3], 2022, got, sizeof got), 1); /* R-ECU:E0020 */
+  assert_string_equal(got, "R-ECU:E0020");
+  begin(&w);
+  ok(&w, SERVICE, "remove", p_serial("E0027"));
+  commit(&w);
+  assert_int_equal(tree_total(&w, 'V', vins[3]), 512 - 57);
+  assert_int_equal(tree_total(&w, 'C', "E0027"), 56);
+
+  /* A batch is named by at most 256 recall scopes. */
+  begin(&w);
+  for (int i = 0; i < BLOK_PARTS_RECALL_LIST_MAX - 2; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "RB-%03d", i);
+    ok(&w, MAKER, "recall", p_recall(id, json_pack("[{s:s}]", "batch", "CHIP-1")));
+  }
+  refused(&w, MAKER, "recall", p_recall("RB-FULL", json_pack("[{s:s}]", "batch", "CHIP-1")),
+          BLOK_EFULL, "batch CHIP-1 is named by 256 recall scopes already");
+  commit(&w);
+  world_close(&w);
+}
+
 /* --- custody, conditions, reports from the field ------------------------------------------ */
 
 static json_t *p_offer(struct world *w, const char *subject, const char *id, enum who to) {
@@ -739,9 +912,10 @@ static void test_custody_and_reports(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_json_round_trips),    cmocka_unit_test(test_json_refusals),
-      cmocka_unit_test(test_batches_and_serials), cmocka_unit_test(test_install_and_recall),
-      cmocka_unit_test(test_reach_paging),        cmocka_unit_test(test_custody_and_reports),
+      cmocka_unit_test(test_json_round_trips),      cmocka_unit_test(test_json_refusals),
+      cmocka_unit_test(test_batches_and_serials),   cmocka_unit_test(test_install_and_recall),
+      cmocka_unit_test(test_reach_paging),          cmocka_unit_test(test_custody_and_reports),
+      cmocka_unit_test(test_tree_and_open_recalls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

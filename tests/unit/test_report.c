@@ -6,7 +6,10 @@
  * ways a report can be wrong: every single byte of a small bundle's text changed (two or three
  * ways per byte), a random sample of a big bundle's bytes (201 events), an event removed, two
  * swapped, each part tampered with (each failing the check that covers it), and another chain's
- * genesis. A retired vehicle's report verifies and says so.
+ * genesis. A retired vehicle's report verifies and says so. A vehicle with parts (a chip inside
+ * an ECU) and recalls lists its open ones with their paths, not the remedied one nor one of
+ * other model years, and a bundle with a recall's record, a part's parts or a remedy's proof
+ * changed fails the recalls check.
  */
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include "blok/consortium.h"
 #include "blok/hex.h"
 #include "blok/ledger.h"
+#include "blok/parts.h"
 #include "blok/report.h"
 #include "blok/vehicle.h"
 #include "blok/vin.h"
@@ -48,6 +52,7 @@ struct world {
   struct blok_ledger *l;
   uint64_t time_ms;
   char vin_b[18], vin_c[18], vin_d[18]; /* retired; small; big */
+  char vin_e[18];                       /* parts and recalls */
 };
 
 static struct world W; /* one chain for every test: building it is the slow part */
@@ -121,9 +126,10 @@ static void block_commit(struct blok_exec *x) {
   blok_exec_free(x);
 }
 
-/* Signs and executes one vehicle transaction; it must be applied. payload is taken. */
-static void vtx(struct blok_exec *x, enum who sender, const char *type, json_t *payload) {
-  const struct blok_tx_kind *kind = blok_registry_kind(&W.reg, "vehicle", type, NULL);
+/* Signs and executes one transaction of a module; it must be applied. payload is taken. */
+static void mtx(struct blok_exec *x, const char *module, enum who sender, const char *type,
+                json_t *payload) {
+  const struct blok_tx_kind *kind = blok_registry_kind(&W.reg, module, type, NULL);
   struct blok_buf pl, raw;
   struct blok_why why = {{0}};
   struct blok_tx tx;
@@ -138,7 +144,7 @@ static void vtx(struct blok_exec *x, enum who sender, const char *type, json_t *
   memset(&tx, 0, sizeof tx);
   tx.version = BLOK_TX_VERSION;
   snprintf(tx.chain_id, sizeof tx.chain_id, "%s", CHAIN);
-  snprintf(tx.module, sizeof tx.module, "vehicle");
+  snprintf(tx.module, sizeof tx.module, "%s", module);
   snprintf(tx.type, sizeof tx.type, "%s", type);
   assert_int_equal(blok_exec_next_nonce(x, W.k[sender].pk, &tx.nonce), BLOK_OK);
   tx.expiry_height = 100000;
@@ -151,6 +157,14 @@ static void vtx(struct blok_exec *x, enum who sender, const char *type, json_t *
              res.msg);
   blok_buf_release(&pl);
   blok_buf_release(&raw);
+}
+
+static void vtx(struct blok_exec *x, enum who sender, const char *type, json_t *payload) {
+  mtx(x, "vehicle", sender, type, payload);
+}
+
+static void ptx(struct blok_exec *x, enum who sender, const char *type, json_t *payload) {
+  mtx(x, BLOK_PARTS_MODULE, sender, type, payload);
 }
 
 static json_t *reg_payload(const char *vin, enum who owner, enum who vkey) {
@@ -234,6 +248,52 @@ static void build_others(void) {
   }
 }
 
+static json_t *recall(const char *id, json_t *scope) {
+  return json_pack("{s:s, s:s, s:s, s:[o]}", "recall", id, "reason", "solder joints crack",
+                   "remedy", "replace the unit", "scopes", scope);
+}
+
+static json_t *install(const char *serial, const char *into, const char *target) {
+  return json_pack("{s:s, s:s, s:s}", "serial", serial, "into", into, "target", target);
+}
+
+/* E: a chip inside an ECU inside the vehicle, and brake pads; a recall of the chips' batch
+ * (open), of the ECUs' part number (remedied), of an older model year (not this one) and of a
+ * VIN range from C to E (open, no part). */
+static void build_parts(void) {
+  struct blok_exec *x = block_begin();
+  vtx(x, MAKER, "register", reg_payload(W.vin_e, OWNER1, VKEY1));
+  ptx(x, MAKER, "batch",
+      json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "batch", "CHIP-1", "part_number", "PN-77",
+                "part_type", "mcu", "site", "Fab 3", "production_date", 20240101, "quantity", 10));
+  ptx(x, MAKER, "batch",
+      json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "batch", "ECU-1", "part_number", "ECU-9",
+                "part_type", "ecu", "site", "Plant 2", "production_date", 20240201, "quantity",
+                10));
+  ptx(x, MAKER, "serials",
+      json_pack("{s:s, s:[{s:s, s:i, s:i, s:i}]}", "batch", "CHIP-1", "ranges", "prefix", "CH-",
+                "width", 4, "first", 1, "count", 5));
+  ptx(x, MAKER, "serials",
+      json_pack("{s:s, s:[{s:s, s:i, s:i, s:i}, {s:s}]}", "batch", "ECU-1", "ranges", "prefix",
+                "EC-", "width", 4, "first", 1, "count", 5, "serial", "PADS"));
+  ptx(x, MAKER, "install", install("CH-0001", "part", "EC-0001"));
+  ptx(x, MAKER, "install", install("EC-0001", "vehicle", W.vin_e));
+  ptx(x, MAKER, "install", install("PADS", "vehicle", W.vin_e));
+  block_commit(x);
+  x = block_begin();
+  ptx(x, MAKER, "recall", recall("R-CHIP", json_pack("{s:s}", "batch", "CHIP-1")));
+  ptx(x, MAKER, "recall", recall("R-ECU", json_pack("{s:s}", "part_number", "ECU-9")));
+  json_t *old = recall("R-OLD", json_pack("{s:s}", "batch", "CHIP-1"));
+  json_object_set_new(old, "year_to", json_integer(2020));
+  ptx(x, MAKER, "recall", old);
+  ptx(x, MAKER, "recall",
+      recall("R-VIN", json_pack("{s:{s:s, s:s}}", "vins", "from", W.vin_c, "to", W.vin_e)));
+  block_commit(x);
+  x = block_begin();
+  ptx(x, SERVICE, "remedy", json_pack("{s:s, s:s}", "recall", "R-ECU", "vin", W.vin_e));
+  block_commit(x);
+}
+
 static int setup_world(void **state) {
   (void)state;
   memset(&W, 0, sizeof W);
@@ -247,9 +307,11 @@ static int setup_world(void **state) {
   make_vin(W.vin_b, "1HGCM82600A000001");
   make_vin(W.vin_c, "1HGCM82600A000002");
   make_vin(W.vin_d, "1HGCM82600A000003");
+  make_vin(W.vin_e, "1HGCM82600A000004");
   blok_registry_init(&W.reg);
   assert_int_equal(blok_registry_add(&W.reg, &blok_consortium_module), BLOK_OK);
   assert_int_equal(blok_registry_add(&W.reg, &blok_vehicle_module), BLOK_OK);
+  assert_int_equal(blok_registry_add(&W.reg, &blok_parts_module), BLOK_OK);
   W.reg.authorize = blok_consortium_authorize;
   parse_genesis(&W.g, CHAIN, &W.k[VALIDATOR]);
   W.time_ms = W.g.time_ms;
@@ -259,6 +321,7 @@ static int setup_world(void **state) {
   assert_int_equal(blok_ledger_open(&W.l, W.store, &W.reg, &W.g, &why), BLOK_OK);
   build_vehicle_a();
   build_others();
+  build_parts();
   return 0;
 }
 
@@ -418,7 +481,13 @@ static void test_each_check(void **state) {
   json_object_del(b, "proof");
   expect(b, &W.g, BLOK_REPORT_CHECK_FORMAT);
   FRESH();
-  json_object_set_new(b, "format", json_string("blokauto-report/v2"));
+  json_object_set_new(b, "format", json_string("blokauto-report/v1"));
+  expect(b, &W.g, BLOK_REPORT_CHECK_FORMAT);
+  FRESH();
+  json_object_del(b, "recalls");
+  expect(b, &W.g, BLOK_REPORT_CHECK_FORMAT);
+  FRESH();
+  json_object_set_new(json_array_get(json_object_get(b, "recalls"), 0), "value", json_integer(0));
   expect(b, &W.g, BLOK_REPORT_CHECK_FORMAT);
   FRESH();
   { /* upper-case hex decodes to the same bytes, and is still refused */
@@ -488,6 +557,12 @@ static void test_each_check(void **state) {
   json_object_set_new(json_array_get(json_object_get(b, "events"), 4), "height", json_integer(4));
   expect(b, &W.g, BLOK_REPORT_CHECK_CHAIN);
   FRESH();
+  json_array_clear(json_object_get(b, "recalls"));
+  expect(b, &W.g, BLOK_REPORT_CHECK_RECALLS);
+  FRESH();
+  tamper_hex(json_array_get(json_object_get(b, "recalls"), 0), "proof", 10);
+  expect(b, &W.g, BLOK_REPORT_CHECK_RECALLS);
+  FRESH();
   json_object_set_new(json_object_get(b, "summary"), "owners", json_integer(1));
   expect(b, &W.g, BLOK_REPORT_CHECK_SUMMARY);
   FRESH();
@@ -501,6 +576,121 @@ static void test_each_check(void **state) {
   expect(b, &W.g, BLOK_REPORT_CHECK_SUMMARY);
   FRESH();
   expect(b, &W.g, BLOK_REPORT_CHECK_NONE); /* the copy itself is fine */
+#undef FRESH
+  json_decref(b);
+  json_decref(orig);
+}
+
+/* The index in "recalls" of the value under a module key ("m/R-ECU/" vin ...). */
+static size_t state_at(const json_t *b, const char *key) {
+  char hex[2 * 64 + 1];
+  const json_t *list = json_object_get(b, "recalls"), *e;
+  size_t i;
+  blok_hex_encode(hex, sizeof hex, (const uint8_t *)key, strlen(key));
+  json_array_foreach(list, i, e) if (strcmp(jtext(e, "key"), hex) == 0) return i;
+  fail_msg("no state value %s in the bundle", key);
+  return 0;
+}
+
+static json_t *state_entry(json_t *b, const char *key) {
+  return json_array_get(json_object_get(b, "recalls"), state_at(b, key));
+}
+
+/* Verifies b, expecting the recalls check to fail with a reason holding text. */
+static void expect_recalls(const json_t *b, const char *text) {
+  size_t len;
+  char *t = text_of(b, &len);
+  struct blok_report_result res;
+  assert_int_not_equal(blok_report_verify_text(t, len, &W.g, &res), BLOK_OK);
+  if (res.failed != BLOK_REPORT_CHECK_RECALLS || strstr(res.why, text) == NULL)
+    fail_msg("expected recalls (\"%s\"), got %s (%s)", text, blok_report_check_name(res.failed),
+             res.why);
+  free(t);
+}
+
+static void test_open_recalls(void **state) {
+  (void)state;
+  json_t *orig = build(W.vin_e), *b;
+  size_t len;
+  char *t = text_of(orig, &len), key[64];
+  struct blok_report_result res;
+  assert_int_equal(blok_report_verify_text(t, len, &W.g, &res), BLOK_OK);
+  free(t);
+  assert_int_equal(res.open_recalls, 2);
+  /* The chip's batch recall, with its path from the vehicle; the VIN range one with none. The
+   * remedied ECU recall and the older model years' are not there. */
+  const json_t *open = json_object_get(json_object_get(orig, "summary"), "open_recalls");
+  assert_int_equal(json_array_size(open), 2);
+  const json_t *chip = json_array_get(open, 0), *vin = json_array_get(open, 1);
+  assert_string_equal(jtext(chip, "recall"), "R-CHIP");
+  assert_string_equal(jtext(chip, "reason"), "solder joints crack");
+  assert_string_equal(jtext(chip, "remedy"), "replace the unit");
+  const json_t *path = json_object_get(chip, "path");
+  assert_int_equal(json_array_size(path), 2);
+  assert_string_equal(json_string_value(json_array_get(path, 0)), "EC-0001");
+  assert_string_equal(json_string_value(json_array_get(path, 1)), "CH-0001");
+  assert_string_equal(jtext(vin, "recall"), "R-VIN");
+  assert_int_equal(json_array_size(json_object_get(vin, "path")), 0);
+  /* The small bundle (vehicle C) holds the VIN range recall. */
+  json_t *c = build(W.vin_c);
+  assert_int_equal(json_array_size(json_object_get(json_object_get(c, "summary"), "open_recalls")),
+                   1);
+  json_decref(c);
+
+#define FRESH() (json_decref(b), b = json_deep_copy(orig))
+  b = json_deep_copy(orig);
+  /* A recall's record left out. */
+  json_array_remove(json_object_get(b, "recalls"), state_at(b, "r/R-CHIP"));
+  expect_recalls(b, "not the value the walk reads there, state r/R-CHIP");
+  FRESH();
+  /* A part left out: the ECU's own parts. */
+  json_array_remove(json_object_get(b, "recalls"), state_at(b, "C/EC-0001"));
+  expect_recalls(b, "state C/EC-0001");
+  FRESH();
+  /* The vehicle's parts said to be none, or absent, under the same proof. */
+  snprintf(key, sizeof key, "V/%s", W.vin_e);
+  json_object_set_new(state_entry(b, key), "value", json_string("0000000000000000"));
+  expect_recalls(b, "the proof does not show state V/");
+  FRESH();
+  json_object_set_new(state_entry(b, key), "value", json_null());
+  expect_recalls(b, "absent");
+  FRESH();
+  /* The remedy of R-ECU said to be absent, with the proof of another value's absence. */
+  snprintf(key, sizeof key, "m/R-ECU/%s", W.vin_e);
+  {
+    char other[64];
+    snprintf(other, sizeof other, "m/R-CHIP/%s", W.vin_e);
+    json_t *e = state_entry(b, key);
+    json_object_set_new(e, "value", json_null());
+    json_object_set(e, "proof", json_object_get(state_entry(b, other), "proof"));
+  }
+  expect_recalls(b, "the proof does not show state m/R-ECU/");
+  FRESH();
+  /* Two values swapped; one added at the end. */
+  {
+    json_t *list = json_object_get(b, "recalls");
+    json_t *one = json_incref(json_array_get(list, 1));
+    json_array_set(list, 1, json_array_get(list, 2));
+    json_array_set_new(list, 2, one);
+  }
+  expect_recalls(b, "recalls[1] is not the value the walk reads there");
+  FRESH();
+  json_array_append(json_object_get(b, "recalls"),
+                    json_array_get(json_object_get(b, "recalls"), 0));
+  expect_recalls(b, "the walk reads");
+  FRESH();
+  /* The summary without an open recall, or with a path changed. */
+  json_array_remove(json_object_get(json_object_get(b, "summary"), "open_recalls"), 0);
+  expect(b, &W.g, BLOK_REPORT_CHECK_SUMMARY);
+  FRESH();
+  json_array_remove(
+      json_object_get(
+          json_array_get(json_object_get(json_object_get(b, "summary"), "open_recalls"), 0),
+          "path"),
+      0);
+  expect(b, &W.g, BLOK_REPORT_CHECK_SUMMARY);
+  FRESH();
+  expect(b, &W.g, BLOK_REPORT_CHECK_NONE);
 #undef FRESH
   json_decref(b);
   json_decref(orig);
@@ -656,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_retired),
       cmocka_unit_test(test_build_refusals),
       cmocka_unit_test(test_each_check),
+      cmocka_unit_test(test_open_recalls),
       cmocka_unit_test(test_other_genesis),
       cmocka_unit_test(test_text_rules),
       cmocka_unit_test(test_flip_every_byte),

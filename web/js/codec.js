@@ -527,3 +527,176 @@ export function decodeVehiclePayload(type, bytes, checkPk) {
     throw new BlokError("BLOK_ETRAILING", `payload: ${bytes.length - r.pos} bytes after the last field of ${type}`);
   return p;
 }
+
+// --- parts state (docs/PROTOCOL.md, "Parts", "State") -------------------------------------
+
+export const PARTS = Object.freeze({
+  ID_MAX: 32,
+  SERIAL_MAX: 48,
+  NAME_MAX: 64,
+  TEXT_MAX: 200,
+  INPUTS_MAX: 16,
+  SCOPES_MAX: 16,
+  WIDTH_MAX: 18,
+  DEPTH_MAX: 8,
+  INSTALLED_MAX: 64,
+  VEHICLE_PARTS_MAX: 512,
+  RECALL_LIST_MAX: 256,
+  RECALLS_MAX: 256,
+});
+
+const PARTS_ID_RE = /^[A-Za-z0-9._:/-]+$/;
+
+// An id of the parts alphabet (A-Z a-z 0-9 . _ : / -), 1..max characters.
+export function partsIdOk(s, max) {
+  return typeof s === "string" && s.length >= 1 && s.length <= max && PARTS_ID_RE.test(s);
+}
+
+// A serial split into prefix and number (blok__parts_split): the number is its trailing run of
+// digits, at most 18; null for a serial that is not an id or has a longer run.
+export function splitSerial(s) {
+  if (!partsIdOk(s, PARTS.SERIAL_MAX)) return null;
+  let d = 0;
+  const digit = (c) => c >= "0" && c <= "9";
+  while (d < s.length && d < PARTS.WIDTH_MAX && digit(s[s.length - 1 - d])) d++;
+  if (d < s.length && digit(s[s.length - 1 - d])) return null;
+  const digits = s.slice(s.length - d);
+  return { prefix: s.slice(0, s.length - d), width: d, number: d ? BigInt(digits) : 0n };
+}
+
+const bad = (why) => new BlokError("BLOK_EFORMAT", why);
+
+// text<max> with no NUL (dec_cstr).
+function cstr(r, max) {
+  const t = r.text(max);
+  if (t.bytes.includes(0)) throw bad("a text holds a NUL");
+  return t.s;
+}
+
+// "V/" vin, "C/" serial: {total, entries: [{serial, batch}]} (blok__installed_decode).
+export function decodeInstalled(bytes) {
+  const r = new Reader(bytes);
+  const total = r.u32();
+  const n = r.count(PARTS.INSTALLED_MAX);
+  const entries = [];
+  for (let i = 0; i < n; i++) {
+    const serial = cstr(r, PARTS.SERIAL_MAX);
+    const batch = cstr(r, PARTS.ID_MAX);
+    if (!partsIdOk(serial, PARTS.SERIAL_MAX) || !partsIdOk(batch, PARTS.ID_MAX) ||
+        (i > 0 && entries[i - 1].serial >= serial))
+      throw bad("installed parts: an entry is not an id or out of order");
+    entries.push({ serial, batch });
+  }
+  if (total < n) throw bad("installed parts: the total is below the entries");
+  r.end();
+  return { total, entries };
+}
+
+function cmp(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// The order of a recall list's entries (blok__rentry_cmp).
+function rentryCmp(kind, a, b) {
+  let c = 0;
+  if (kind === "serials") c = a.first !== b.first ? cmp(a.first, b.first) : cmp(a.last, b.last);
+  else if (kind === "vins") c = cmp(a.from, b.from) || cmp(a.to, b.to);
+  return c || cmp(a.recall, b.recall);
+}
+
+// "rb/", "rp/" (kind "ids"), "rs/" ("serials"), "rv/" ("vins"): the entries
+// (blok__rlist_decode).
+export function decodeRecallList(bytes, kind) {
+  const r = new Reader(bytes);
+  const n = r.count(PARTS.RECALL_LIST_MAX);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const e = {};
+    if (kind === "serials") {
+      e.first = r.u64();
+      e.last = r.u64();
+      if (e.first > e.last) throw bad("a recall range ends before it starts");
+    } else if (kind === "vins") {
+      e.from = cstr(r, LIMITS.VIN_LEN);
+      e.to = cstr(r, LIMITS.VIN_LEN);
+      if (e.from.length !== 17 || e.to.length !== 17 || e.from > e.to || e.from.slice(0, 3) !== e.to.slice(0, 3))
+        throw bad("a recall vin range is not one of a wmi");
+    }
+    e.recall = cstr(r, PARTS.ID_MAX);
+    if (!partsIdOk(e.recall, PARTS.ID_MAX) || (i > 0 && rentryCmp(kind, out[i - 1], e) >= 0))
+      throw bad("a recall list entry is not an id or out of order");
+    out.push(e);
+  }
+  r.end();
+  return out;
+}
+
+// "b/" batch (blok__batch_decode).
+export function decodeBatchRecord(bytes) {
+  const r = new Reader(bytes);
+  if (r.u8() !== 1) throw bad("batch record version");
+  const b = {
+    id: cstr(r, PARTS.ID_MAX), part_number: cstr(r, PARTS.ID_MAX), part_type: cstr(r, PARTS.ID_MAX),
+    site: cstr(r, PARTS.NAME_MAX), maker: cstr(r, LIMITS.NAME_MAX),
+  };
+  b.maker_key = r.fixed(32);
+  b.production_date = r.u32();
+  b.quantity = r.u32();
+  b.serials = r.u64();
+  b.height = r.u64();
+  b.holder = r.fixed(32);
+  b.location = cstr(r, PARTS.ID_MAX);
+  if (r.bool()) b.offer_to = r.fixed(32);
+  const n = r.count(PARTS.INPUTS_MAX);
+  b.inputs = [];
+  for (let i = 0; i < n; i++) b.inputs.push(cstr(r, PARTS.ID_MAX));
+  r.end();
+  return b;
+}
+
+function readableText(t, min, max, name) {
+  if (t.bytes.length < min || t.bytes.length > max || !readable(t))
+    throw bad(`recall ${name}: ${min} to ${max} bytes of text are required`);
+  return t.s;
+}
+
+function decodeScope(r) {
+  const type = r.u8();
+  const s = { type };
+  if (type === 1 || type === 2) {
+    s.id = r.text(PARTS.ID_MAX).s;
+    if (!partsIdOk(s.id, PARTS.ID_MAX)) throw bad("recall scope: not an id");
+  } else if (type === 3) {
+    s.prefix = r.text(PARTS.ID_MAX).s;
+    s.width = r.u8();
+    s.first = r.u64();
+    s.count = BigInt(r.u32());
+  } else if (type === 4) {
+    s.from = cstr(r, LIMITS.VIN_LEN);
+    s.to = cstr(r, LIMITS.VIN_LEN);
+  } else {
+    throw new BlokError("BLOK_ERANGE", `recall scope type ${type}`);
+  }
+  return s;
+}
+
+// "r/" recall: u64 height || text<64> maker || fixed[32] maker key || the recall payload
+// (text<32> recall, text<200> reason, text<200> remedy, list<scope, 16>, text<64> model,
+// u16 year_from, u16 year_to).
+export function decodeRecallRecord(bytes) {
+  const r = new Reader(bytes);
+  const out = { height: r.u64(), maker: r.text(LIMITS.NAME_MAX).s, maker_key: r.fixed(32) };
+  out.recall = r.text(PARTS.ID_MAX).s;
+  if (!partsIdOk(out.recall, PARTS.ID_MAX)) throw bad("recall: not an id");
+  out.reason = readableText(r.text(PARTS.TEXT_MAX), 1, PARTS.TEXT_MAX, "reason");
+  out.remedy = readableText(r.text(PARTS.TEXT_MAX), 1, PARTS.TEXT_MAX, "remedy");
+  const n = r.count(PARTS.SCOPES_MAX);
+  if (n === 0) throw new BlokError("BLOK_EINVAL", "recall: at least one scope is required");
+  out.scopes = [];
+  for (let i = 0; i < n; i++) out.scopes.push(decodeScope(r));
+  out.model = readableText(r.text(PARTS.NAME_MAX), 0, PARTS.NAME_MAX, "model");
+  out.year_from = r.u16();
+  out.year_to = r.u16();
+  r.end();
+  return out;
+}

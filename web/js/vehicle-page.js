@@ -1,8 +1,9 @@
 // The vehicle page (vehicle.html?vin=VIN): a vehicle's history report, fetched from the node
 // (GET /v1/vehicles/{vin}/report) and verified here, in the browser, against the genesis
 // document this node loaded (GET /v1/genesis) with the checks of `blokauto verify`. What the
-// page shows comes from the verified bundle; the bundle can be downloaded and verified again
-// on verify.html against a genesis file the reader trusts.
+// page shows comes from the verified bundle, the open recalls too (the bundle proves the parts
+// state they are computed from, so none is left out); the bundle can be downloaded and verified
+// again on verify.html against a genesis file the reader trusts.
 "use strict";
 
 import { toHex, vinParse } from "./codec.js";
@@ -30,7 +31,7 @@ function badges(s, rec) {
       s.rollbacks > 0 ? "bad" : "good"),
     badge("Title brands", brands, s.brands.length ? "bad" : "good"),
     badge("Liens", s.lien.open ? `open, held by ${s.lien.holder}` : "none open", s.lien.open ? "warn" : "good"),
-    Object.assign(badge("Open recalls", "…", "neutral"), { id: "recalls" }),
+    Object.assign(recallsBadge(openOf(s)), { id: "recalls" }),
     badge("End of life", s.status === "retired" ? `retired at block ${rec ? rec.retired_height : "?"}` : "no, active",
       s.status === "retired" ? "bad" : "good"));
 }
@@ -43,30 +44,38 @@ function renderVehicle(vin, s, rec, text) {
     el("h1", {}, `${s.model_year} ${s.make} ${s.model}`),
     el("p", { class: "vin" }, "VIN ", el("code", {}, vin), ` · latest odometer ${odo} · ${s.event_count} events`),
     badges(s, rec),
+    recallList(openOf(s)),
     el("p", {}, download, " ", el("a", { href: "verify.html" }, "verify a downloaded bundle yourself")));
 }
 
-// Open recalls come from the parts module's state, which the report bundle does not prove: the
-// badge says so. A node without the answer leaves "n/a".
-async function showRecalls(vin) {
-  const li = document.getElementById("recalls");
-  if (!li) return;
-  const strong = li.querySelector("strong");
-  li.title = "Reported by this node from its parts records; not part of the verified report";
-  try {
-    const r = await getJSON(`/v1/vehicles/${vin}/parts`); /* default page: a part tree larger than a page is refused */
-    const ids = Array.isArray(r.open_recalls) ? r.open_recalls : [];
-    if (ids.length) {
-      const links = [];
-      ids.forEach((id, i) => links.push(i ? ", " : "", el("a", { href: `recall.html?id=${encodeURIComponent(id)}` }, id)));
-      strong.replaceChildren(`${ids.length} open: `, ...links, " (node-reported)");
-    } else {
-      strong.textContent = "none open (node-reported)";
-    }
-    li.className = `badge ${ids.length ? "warn" : "good"}`;
-  } catch {
-    strong.textContent = "n/a";
-  }
+// The open recalls of a summary; for a summary that failed verification, only the well-formed
+// entries of what the node claims.
+function openOf(s) {
+  const list = Array.isArray(s.open_recalls) ? s.open_recalls : [];
+  return list.filter((o) => o && typeof o.recall === "string" && typeof o.reason === "string" &&
+    typeof o.remedy === "string" && Array.isArray(o.path) && o.path.every((p) => typeof p === "string"));
+}
+
+const recallLink = (id) => el("a", { href: `recall.html?id=${encodeURIComponent(id)}` }, id);
+
+// The summary's open recalls: computed from the parts state the bundle proves.
+function recallsBadge(open) {
+  const links = [];
+  open.forEach((o, i) => links.push(i ? ", " : "", recallLink(o.recall)));
+  const li = badge("Open recalls", "", open.length ? "warn" : "good");
+  li.querySelector("strong").replaceChildren(...(open.length ? [`${open.length} open: `, ...links] : ["none open"]));
+  return li;
+}
+
+// Each open recall with its reason, its remedy and the parts that put it on the vehicle.
+function recallList(open) {
+  if (!open.length) return null;
+  return el("ul", { class: "recalls", id: "recall-list" }, open.map((o) => el("li", {},
+    recallLink(o.recall), `: ${o.reason}. Remedy: ${o.remedy}. `,
+    o.path.length
+      ? ["Recalled part: ", ...o.path.flatMap((serial, i) => [i ? " › " : "",
+        el("a", { href: `part.html?serial=${encodeURIComponent(serial)}` }, serial)]), "."]
+      : "Named by its VIN range.")));
 }
 
 // The readings of the events, replayed by the rules of "Odometer": each {t, km, rollback}.
@@ -166,7 +175,7 @@ async function main() {
   }
   const note = el("p", { class: "note" }, "Checked in this browser against the genesis document this node serves (",
     el("a", { href: "/v1/genesis" }, "/v1/genesis"),
-    "): the block's certificate, the record's proof, every event's signature and the hash chain over the events. To trust no node, download the bundle and verify it with your own genesis file on the ",
+    "): the block's certificate, the record's proof, every event's signature, the hash chain over the events and the parts state the open recalls come from. To trust no node, download the bundle and verify it with your own genesis file on the ",
     el("a", { href: "verify.html" }, "verify page"), ".");
   if (res.ok) {
     verifiedEl.className = "badge good verified";
@@ -175,7 +184,6 @@ async function main() {
     verifiedEl.after(el("p", {}, `Block ${res.height} of ${utc(res.time_ms)} (hash `, el("code", {}, res.hash.slice(0, 16) + "…"), ")."), note);
     const s = toPlain(res.summary);
     renderVehicle(vin, s, res.record, text);
-    showRecalls(vin);
     odoEl.replaceChildren(chart(readings(res.events)));
     timelineEl.replaceChildren(...timeline(s.events, res.events));
     return;
@@ -191,7 +199,6 @@ async function main() {
   }
   if (s && Array.isArray(s.events) && Array.isArray(s.brands) && s.lien) {
     renderVehicle(vin, s, null, text);
-    showRecalls(vin);
     vehicleEl.prepend(el("p", { class: "error" }, "Unverified: what follows is what the node claims."));
     odoEl.replaceChildren(el("p", { class: "note" }, "The chart is drawn from verified reports only."));
     timelineEl.replaceChildren(...timeline(s.events, null));

@@ -1,20 +1,26 @@
-// Verifying a report bundle in the browser (docs/PROTOCOL.md, "Report bundle"): the same seven
+// Verifying a report bundle in the browser (docs/PROTOCOL.md, "Report bundle"): the same eight
 // checks as `blokauto verify` (src/report/verify.c), in the same order, stopping at the first
 // that fails and naming it, and the same summary (src/report/summary.c) computed again and
-// compared. It trusts nothing but the genesis document it is given. SHA-256 and Ed25519 are
+// compared. The open recalls are walked again from the bundle's proven parts state exactly as
+// src/modules/parts_recalls.c walks them on a node. It trusts nothing but the genesis document it is given. SHA-256 and Ed25519 are
 // WebCrypto's, Ed25519 behind the pinned encoding rules of ed25519.js.
 "use strict";
 
 import {
-  BlokError, BRANDS, Reader, bytesEqual, chainIdValid, concat, decodeHeader, decodeProof, decodeQc,
-  decodeRecord, decodeTx, decodeVehiclePayload, encText, fromHex, fromHexLower, toHex, u64le,
-  utf8Decode, utf8Encode, vinParse, voteBytes, LIMITS,
+  BlokError, BRANDS, PARTS, Reader, bytesEqual, chainIdValid, concat, decodeBatchRecord,
+  decodeHeader, decodeInstalled, decodeProof, decodeQc, decodeRecallList, decodeRecallRecord,
+  decodeRecord, decodeTx, decodeVehiclePayload, encText, fromHex, fromHexLower, splitSerial, toHex,
+  u32le, u64le, utf8Decode, utf8Encode, vinParse, voteBytes, LIMITS,
 } from "./codec.js";
 import { checkPk, sha256, verifyDomain } from "./ed25519.js";
 import { JInt, equal, parse } from "./json.js";
 
-export const CHECKS = ["format", "header", "certificate", "record", "events", "chain", "summary"];
-export const REPORT_FORMAT = "blokauto-report/v1";
+export const CHECKS = ["format", "header", "certificate", "record", "events", "chain", "recalls",
+  "summary"];
+export const REPORT_FORMAT = "blokauto-report/v2";
+const REPORT_STATE_MAX = 4096;
+const STATE_KEY_MAX = 256;
+const STATE_VALUE_MAX = 65536;
 const REPORT_BYTES_MAX = 64 * 1024 * 1024;
 const REPORT_EVENTS_MAX = 100000;
 const QC_ENCODED_MAX = 8 * 3 + 32 + 2 + 256 / 8 + 4 + 256 * 64;
@@ -112,7 +118,8 @@ function getHex(o, field, where, max) {
 
 function checkFormat(v) {
   const b = v.b;
-  exactFields(b, "bundle", ["format", "chain_id", "vin", "block", "record", "proof", "events", "summary"]);
+  exactFields(b, "bundle", ["format", "chain_id", "vin", "block", "record", "proof", "events", "recalls",
+    "summary"]);
   if (b.get("format") !== REPORT_FORMAT)
     throw F("BLOK_EFORMAT", `format: not a ${REPORT_FORMAT} bundle (or an unsupported version)`);
   if (typeof b.get("chain_id") !== "string") throw F("BLOK_EFORMAT", "chain_id: a string is required");
@@ -148,6 +155,18 @@ function checkFormat(v) {
       time_ms: getU64(e, "time_ms", where),
       txBytes: getHex(e, "tx", where, LIMITS.TX_ENCODED_MAX),
     };
+  });
+  const st = b.get("recalls");
+  if (!Array.isArray(st)) throw F("BLOK_EFORMAT", "recalls: an array is required");
+  if (st.length > REPORT_STATE_MAX)
+    throw F("BLOK_ETOOLONG", `recalls: ${st.length} state values; a report holds at most ${REPORT_STATE_MAX}`);
+  v.st = st.map((e, i) => {
+    const where = `recalls[${i}]`;
+    exactFields(e, where, ["key", "value", "proof"]);
+    const key = getHex(e, "key", where, STATE_KEY_MAX);
+    if (key.length === 0) throw F("BLOK_EFORMAT", `${where}.key: a key of 1 to ${STATE_KEY_MAX} bytes is required`);
+    const value = e.get("value") === null ? null : getHex(e, "value", where, STATE_VALUE_MAX);
+    return { key, value, proof: getHex(e, "proof", where, PROOF_ENCODED_MAX) };
   });
 }
 
@@ -241,6 +260,31 @@ async function smtVerifyIncluded(root, key, valueHash, p) {
   return bytesEqual(h, root);
 }
 
+// blok_smt_verify: valueHash null for a proof that the key is absent.
+async function smtVerify(root, key, valueHash, p) {
+  let h;
+  if (p.end === 0) {
+    if (valueHash !== null) return false;
+    h = new Uint8Array(32);
+  } else {
+    const same = bytesEqual(p.leaf_key, key);
+    if (valueHash !== null && (!same || !bytesEqual(p.leaf_value_hash, valueHash))) return false;
+    if (valueHash === null) {
+      if (same) return false;
+      for (let i = 0; i < p.siblings.length; i++) if (keyBit(p.leaf_key, i) !== keyBit(key, i)) return false;
+    }
+    h = await leafHash(p.leaf_key, p.leaf_value_hash);
+  }
+  for (let i = p.siblings.length - 1; i >= 0; i--)
+    h = keyBit(key, i) ? await nodeHash(p.siblings[i], h) : await nodeHash(h, p.siblings[i]);
+  return bytesEqual(h, root);
+}
+
+// The tree key of a module's key: SHA-256(text<32>(module) || bytes<256>(key)).
+async function treeKey(module, key) {
+  return sha256(concat(encText(module), u32le(key.length), key));
+}
+
 async function checkRecord(v) {
   const R = failAt("record");
   let p;
@@ -321,7 +365,187 @@ async function checkChain(v) {
       "the events do not give the record's chain head: one is missing, added, changed or out of order");
 }
 
-// --- 7. summary (src/report/summary.c) ------------------------------------------------------
+// --- 7. recalls (src/report/verify.c, src/modules/parts_recalls.c) --------------------------
+
+const X7 = failAt("recalls");
+
+// A module key for a sentence: printable ASCII as it is, other bytes as \xNN.
+function keyText(k) {
+  let s = "";
+  for (const b of k) s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  return s;
+}
+
+// The walk's reader: the bundle's next state value, which must be the one asked for, with a
+// proof that it is (or that nothing is) under that key in the state of the block. Resolves to
+// the value's bytes, or null when it is absent.
+function bundleReader(v) {
+  v.stNext = 0;
+  return async (key) => {
+    const kt = keyText(key);
+    if (v.stNext === v.st.length)
+      throw X7("BLOK_EBADPROOF", `the walk reads state ${kt} after the last of the ${v.st.length} values given`);
+    const i = v.stNext, e = v.st[i];
+    if (!bytesEqual(e.key, key)) throw X7("BLOK_EBADPROOF", `recalls[${i}] is not the value the walk reads there, state ${kt}`);
+    let p;
+    try {
+      const r = new Reader(e.proof);
+      p = decodeProof(r);
+      r.end();
+    } catch (err) {
+      if (!(err instanceof BlokError)) throw err;
+      throw X7(err.code, `recalls[${i}].proof: does not decode: ${err.message}`);
+    }
+    const vh = e.value === null ? null : await sha256(e.value);
+    if (!(await smtVerify(v.h.state_root, await treeKey("parts", key), vh, p)))
+      throw X7("BLOK_EBADPROOF", `recalls[${i}]: the proof does not show state ${kt} ${e.value === null ? "absent" : "with this value"} in the state of block ${v.h.height}`);
+    v.stNext++;
+    return e.value;
+  };
+}
+
+const keyOf = (...parts) => concat(...parts.map((x) => (typeof x === "string" ? utf8Encode(x) : x)));
+const inconsistent = (why) => X7("BLOK_ESTORE", why);
+
+function decodeOr(f, why) {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof BlokError)) throw e;
+    throw inconsistent(why);
+  }
+}
+
+// 1. the parts tree: "V/" vin, then "C/" of each part breadth first, the totals checked.
+async function readTree(get, vin) {
+  const installed = async (tag, id) => {
+    const b = await get(keyOf(`${tag}/${id}`));
+    return b === null ? { total: 0, entries: [] } : decodeOr(() => decodeInstalled(b), `the record of the parts in ${id} does not decode`);
+  };
+  const nodes = [];
+  const add = (inst, parent) => {
+    const depth = parent < 0 ? 1 : nodes[parent].depth + 1;
+    if (inst.entries.length > 0 && depth > PARTS.DEPTH_MAX)
+      throw inconsistent(`parts in ${nodes[parent].serial} nest deeper than ${PARTS.DEPTH_MAX}`);
+    for (const e of inst.entries) {
+      if (nodes.length === PARTS.VEHICLE_PARTS_MAX) throw X7("BLOK_ETOOLONG", `vin ${vin} holds more than ${PARTS.VEHICLE_PARTS_MAX} parts`);
+      nodes.push({ serial: e.serial, batch: e.batch, part_number: "", parent, depth, total: 0, size: 0, split: splitSerial(e.serial) });
+    }
+  };
+  const top = await installed("V", vin);
+  if (top.total > PARTS.VEHICLE_PARTS_MAX)
+    throw X7("BLOK_ETOOLONG", `vin ${vin} holds ${top.total} parts; at most ${PARTS.VEHICLE_PARTS_MAX} are walked`);
+  add(top, -1);
+  for (let i = 0; i < nodes.length; i++) {
+    const c = await installed("C", nodes[i].serial);
+    nodes[i].total = c.total;
+    add(c, i);
+  }
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (n.size !== n.total) throw inconsistent(`part ${n.serial} counts ${n.total} parts in it; ${n.size} are there`);
+    if (n.parent >= 0) nodes[n.parent].size += 1 + n.size;
+  }
+  if (top.total !== nodes.length) throw inconsistent(`vin ${vin} counts ${top.total} parts; ${nodes.length} are there`);
+  return nodes;
+}
+
+function samePrefix(a, b) {
+  return a.split !== null && b.split !== null && a.split.width === b.split.width && a.split.prefix === b.split.prefix;
+}
+
+const SAME = {
+  batch: (a, b) => a.batch === b.batch,
+  part_number: (a, b) => a.part_number === b.part_number,
+  prefix: samePrefix,
+};
+
+function firstOf(nodes, i, by) {
+  for (let j = 0; j < i; j++) if (SAME[by](nodes[j], nodes[i])) return false;
+  return true;
+}
+
+// 2-5. the recalls listed for the tree's batches, part numbers, serial prefixes and the WMI.
+async function readLists(get, vin, nodes) {
+  const cands = new Set();
+  const add = (id) => {
+    if (cands.has(id)) return;
+    if (cands.size === PARTS.RECALLS_MAX) throw X7("BLOK_ETOOLONG", `more than ${PARTS.RECALLS_MAX} recalls are listed for vin ${vin}`);
+    cands.add(id);
+  };
+  const list = async (key, kind) => {
+    const b = await get(key);
+    return b === null ? [] : decodeOr(() => decodeRecallList(b, kind), "a recall list of the state does not decode");
+  };
+  for (let i = 0; i < nodes.length; i++) {
+    if (!firstOf(nodes, i, "batch")) continue;
+    const id = nodes[i].batch;
+    const b = await get(keyOf(`b/${id}`));
+    if (b === null) throw inconsistent(`batch ${id} of part ${nodes[i].serial} has no record`);
+    const rec = decodeOr(() => decodeBatchRecord(b), `the record of batch ${id} does not decode`);
+    if (rec.id !== id) throw inconsistent(`the record of batch ${id} does not decode`);
+    for (let j = i; j < nodes.length; j++) if (nodes[j].batch === id) nodes[j].part_number = rec.part_number;
+    for (const e of await list(keyOf(`rb/${id}`), "ids")) add(e.recall);
+  }
+  for (let i = 0; i < nodes.length; i++)
+    if (firstOf(nodes, i, "part_number"))
+      for (const e of await list(keyOf(`rp/${nodes[i].part_number}`), "ids")) add(e.recall);
+  for (let i = 0; i < nodes.length; i++) {
+    const sp = nodes[i].split;
+    if (!firstOf(nodes, i, "prefix") || sp === null) continue;
+    const entries = await list(keyOf("rs/", new Uint8Array([sp.width]), sp.prefix), "serials");
+    for (const e of entries)
+      for (let j = i; j < nodes.length; j++)
+        if (samePrefix(nodes[j], nodes[i]) && e.first <= nodes[j].split.number && nodes[j].split.number <= e.last) {
+          add(e.recall);
+          break;
+        }
+  }
+  for (const e of await list(keyOf(`rv/${vin.slice(0, 3)}`), "vins"))
+    if (e.from <= vin && vin <= e.to) add(e.recall);
+  return [...cands].sort();
+}
+
+function scopeHitsPart(s, n) {
+  if (s.type === 1) return s.id === n.batch;
+  if (s.type === 2) return s.id === n.part_number;
+  if (s.type !== 3 || n.split === null) return false;
+  const sp = n.split;
+  return sp.prefix === s.prefix && sp.width === s.width && sp.number >= s.first && sp.number - s.first < s.count;
+}
+
+// 6. each listed recall: its record, where it reaches the vehicle, its filter, its remedy.
+async function readRecalls(get, vin, model, year, nodes, cands) {
+  const open = [];
+  for (const id of cands) {
+    const b = await get(keyOf(`r/${id}`));
+    if (b === null) throw inconsistent(`recall ${id} is listed but has no record`);
+    const r = decodeOr(() => decodeRecallRecord(b), `the record of recall ${id} does not decode`);
+    if (r.recall !== id) throw inconsistent(`the record of recall ${id} does not decode`);
+    const byVin = r.scopes.some((s) => s.type === 4 && s.from <= vin && vin <= s.to);
+    const hit = nodes.findIndex((n) => r.scopes.some((s) => scopeHitsPart(s, n)));
+    if (hit < 0 && !byVin) throw inconsistent(`recall ${id} is listed for vin ${vin} but none of its scopes reaches it`);
+    if (r.model !== "" && r.model !== model) continue;
+    if ((r.year_from && year < r.year_from) || (r.year_to && year > r.year_to)) continue;
+    if ((await get(keyOf(`m/${id}/${vin}`))) !== null) continue;
+    const path = [];
+    for (let i = hit; i >= 0; i = nodes[i].parent) path.unshift(nodes[i].serial);
+    open.push({ recall: id, reason: r.reason, remedy: r.remedy, path });
+  }
+  return open;
+}
+
+// The open recalls of the vehicle, walked over the bundle's state values (parts_recalls.c).
+async function checkRecalls(v) {
+  const get = bundleReader(v);
+  const nodes = await readTree(get, v.vin);
+  const cands = await readLists(get, v.vin, nodes);
+  v.openRecalls = await readRecalls(get, v.vin, v.rec.model, v.rec.model_year, nodes, cands);
+  if (v.stNext !== v.st.length)
+    throw X7("BLOK_EBADPROOF", `recalls holds ${v.st.length} state values; the walk reads ${v.stNext}`);
+}
+
+// --- 8. summary (src/report/summary.c) ------------------------------------------------------
 
 // UTC ISO 8601 to the second of a u64 of milliseconds (Hinnant's civil_from_days, exact).
 export function reportTime(ms) {
@@ -411,8 +635,9 @@ function eventText(rp, type, p, tx, signerBefore) {
   }
 }
 
-// The summary of a record and its events, in the JSON representation of json.js.
-export function computeSummary(g, rec, events) {
+// The summary of a record, its events and its open recalls, in the JSON representation of
+// json.js.
+export function computeSummary(g, rec, events, openRecalls) {
   const rp = { members: g.members, owner: new Uint8Array(32), vehicleKey: null, high: 0n, hasReading: false };
   const lines = events.map((e, i) => {
     const before = signerOf(rp, e.tx.sender).name;
@@ -429,19 +654,23 @@ export function computeSummary(g, rec, events) {
     ["accidents", int(rec.accidents)], ["rollbacks", int(rec.rollbacks)], ["brands", brands],
     ["lien", new Map([["open", rec.lien_open], ["holder", rec.lien_open ? rec.lien_holder : null]])],
     ["odometer_km", rp.hasReading ? u64json(rec.odometer_last_km) : null],
-    ["event_count", u64json(rec.event_count)], ["events", lines],
+    ["event_count", u64json(rec.event_count)],
+    ["open_recalls", openRecalls.map((o) => new Map([["recall", o.recall], ["reason", o.reason],
+      ["remedy", o.remedy], ["path", [...o.path]]]))],
+    ["events", lines],
   ]);
 }
 
 function checkSummary(v) {
   const S = failAt("summary");
-  const want = computeSummary(v.g, v.rec, v.events);
+  const want = computeSummary(v.g, v.rec, v.events, v.openRecalls);
   const got = v.b.get("summary");
   for (const k of got.keys())
     if (!want.has(k)) throw S("BLOK_EFORMAT", `summary: unknown field ${k.slice(0, 64)}`);
   for (const [k, w] of want) {
     const gv = got.get(k);
     if (gv !== undefined && equal(gv, w)) continue;
+    if (k === "open_recalls") throw S("BLOK_EBADPROOF", "summary.open_recalls is not what the parts state gives");
     if (k !== "events" || !Array.isArray(gv))
       throw S("BLOK_EBADPROOF", `summary.${k} is not what the record and events give`);
     for (let i = 0; i < w.length; i++)
@@ -456,7 +685,8 @@ function checkSummary(v) {
 
 // Verifies a bundle's text (a string, or bytes read from a file) against a genesis (the
 // result of loadGenesis). Resolves to {ok: true, vin, height, time_ms, event_count, summary,
-// events, record, header} or {ok: false, check, code, why}; never rejects for bad input.
+// events, record, header, open_recalls} or {ok: false, check, code, why}; never rejects for bad
+// input.
 export async function verifyReport(text, genesis) {
   const v = { g: genesis };
   try {
@@ -481,7 +711,7 @@ export async function verifyReport(text, genesis) {
       throw F("BLOK_EFORMAT", e.message);
     }
     const steps = [checkFormat, checkHeader, checkCertificate, checkRecord, checkEvents, checkChain,
-      checkSummary];
+      checkRecalls, checkSummary];
     for (let i = 0; i < steps.length; i++) {
       v.stage = CHECKS[i];
       await steps[i](v);
@@ -495,5 +725,6 @@ export async function verifyReport(text, genesis) {
   return {
     ok: true, vin: v.vin, height: v.h.height, time_ms: v.h.timestamp_ms, event_count: v.events.length,
     summary: v.summary, events: v.events, record: v.rec, header: v.h, hash: toHex(v.hash),
+    open_recalls: v.openRecalls,
   };
 }
