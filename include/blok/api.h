@@ -17,6 +17,10 @@ struct blok_api_deps {
   struct blok_mempool *mempool;
   struct blok_notify *notify; /* announced after each commit */
   struct blok_metrics *metrics;
+  /* Called (on an API thread) for each transaction the mempool accepted from a client, so the
+   * node can gossip it to the other validators; may be NULL. */
+  void (*accepted)(void *ctx, const uint8_t *raw, size_t len);
+  void *accepted_ctx;
 };
 
 struct blok_api_opts {

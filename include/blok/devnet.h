@@ -20,4 +20,14 @@ BLOK_WUR enum blok_err blok_devnet_prepare(const char *dir, const char *http, bo
                                            char *config_path, size_t config_path_cap,
                                            struct blok_why *why);
 
+#define BLOK_DEVNET_VALIDATORS_MAX 16
+
+/* A devnet of n validators (2..16) in dir, unless dir/v0/node.json exists: keys/ with
+ * validator-K.key and the members' keys, genesis.json listing the n validators, and vK/node.json
+ * for each (data in vK, API on HOST:PORT+K of http, validators' network on
+ * 127.0.0.1:p2p_port+K, the others as peers). *created says whether it was new. */
+BLOK_WUR enum blok_err blok_devnet_prepare_validators(const char *dir, size_t n, const char *http,
+                                                      unsigned p2p_port, bool *created,
+                                                      struct blok_why *why);
+
 #endif

@@ -13,6 +13,7 @@
 #include "blok/mempool.h"
 
 #define BLOK_NODE_CONFIG_BYTES_MAX (64 * 1024)
+#define BLOK_NODE_PEERS_MAX        BLOK_VALIDATORS_MAX
 
 struct blok_node_config {
   char data_dir[PATH_MAX]; /* the LMDB store goes in data_dir/ledger */
@@ -27,6 +28,18 @@ struct blok_node_config {
   struct blok_mempool_opts mempool;
   int log_level;           /* enum blok_log_level */
   bool unsynced_for_bench; /* LMDB without fsync: benchmarks only */
+  /* Consensus mode (a genesis with more than one validator): where this validator listens
+   * for the others, and where they are (keys must be genesis validators). */
+  char p2p_host[64];
+  uint16_t p2p_port;
+  bool has_p2p;
+  size_t peer_count;
+  struct {
+    uint8_t pk[32];
+    char host[64];
+    uint16_t port;
+  } peers[BLOK_VALIDATORS_MAX];
+  uint64_t round_timeout_ms; /* the pacemaker's base timeout; default 1000 */
 };
 
 /* Reads a config file (JSON, at most 64 KiB; docs/NODE.md). Relative paths in it are taken

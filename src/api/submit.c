@@ -55,7 +55,9 @@ static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw
 static enum blok_err submit_raw(struct blok_api *a, const uint8_t *raw, size_t raw_len,
                                 uint8_t id[32], struct blok_why *why) {
   BLOK_TRY(precheck(a, raw, raw_len, why));
-  return blok_mempool_submit(a->d.mempool, raw, raw_len, id, why);
+  BLOK_TRY(blok_mempool_submit(a->d.mempool, raw, raw_len, id, why));
+  if (a->d.accepted) a->d.accepted(a->d.accepted_ctx, raw, raw_len);
+  return BLOK_OK;
 }
 
 static enum blok_err submit_item(struct blok_api *a, const json_t *item, uint8_t id[32],

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -46,7 +48,8 @@ int blok__cmd_node(int argc, char **argv) {
 
 static int devnet_usage(FILE *out, int code) {
   fprintf(out,
-          "usage: blokauto devnet [--data DIR] [--http HOST:PORT] [--demo [--seed N]]\n\n"
+          "usage: blokauto devnet [--data DIR] [--http HOST:PORT] [--demo [--seed N]]\n"
+          "       blokauto devnet --validators N [--data DIR] [--http HOST:PORT] [--p2p-port P]\n\n"
           "Runs a single-validator development network. On first start it writes DIR (default\n"
           "./devnet): a genesis with one validator and demo members (one per role, three\n"
           "manufacturers), their keys in DIR/keys (mode 0600) and DIR/node.json. Later starts\n"
@@ -55,7 +58,11 @@ static int devnet_usage(FILE *out, int code) {
           "--demo fills a new chain with demo data through the API: %d vehicles and years of\n"
           "their history, signed by the demo members, owners and vehicles; the same --seed\n"
           "(default %d) gives the same data. --demo-vehicles N changes the count (1..%d).\n"
-          "A chain that is not new is left as it is.\n",
+          "A chain that is not new is left as it is.\n\n"
+          "--validators N (2..16) runs N validators instead, one process and folder each\n"
+          "(DIR/v0 .. DIR/vN-1) agreeing by BFT consensus (docs/CONSENSUS.md): validator K serves\n"
+          "the API on PORT+K and talks to the others on 127.0.0.1:P+K (default P 9100). Ctrl-C\n"
+          "stops them all. (--demo runs with one validator only.)\n",
           BLOK_DEMO_VEHICLES_DEFAULT, BLOK_DEMO_SEED_DEFAULT, BLOK_DEMO_VEHICLES_MAX);
   return code;
 }
@@ -65,6 +72,8 @@ struct devnet_args {
   bool demo;
   uint64_t seed;
   size_t vehicles;
+  size_t validators;
+  unsigned p2p_port;
 };
 
 static bool parse_count(const char *s, uint64_t max, uint64_t *out) {
@@ -82,7 +91,9 @@ static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
   *a = (struct devnet_args){.dir = "devnet",
                             .http = "127.0.0.1:8080",
                             .seed = BLOK_DEMO_SEED_DEFAULT,
-                            .vehicles = BLOK_DEMO_VEHICLES_DEFAULT};
+                            .vehicles = BLOK_DEMO_VEHICLES_DEFAULT,
+                            .validators = 1,
+                            .p2p_port = 9100};
   for (int i = 1; i < argc; i++) {
     bool has = i + 1 < argc && strlen(argv[i + 1]) < PATH_MAX - 16;
     uint64_t n;
@@ -100,12 +111,108 @@ static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
                parse_count(argv[i + 1], BLOK_DEMO_VEHICLES_MAX, &n) && n > 0) {
       a->vehicles = (size_t)n;
       i++;
+    } else if (strcmp(argv[i], "--validators") == 0 && has &&
+               parse_count(argv[i + 1], BLOK_DEVNET_VALIDATORS_MAX, &n) && n > 0) {
+      a->validators = (size_t)n;
+      i++;
+    } else if (strcmp(argv[i], "--p2p-port") == 0 && has && parse_count(argv[i + 1], 65535, &n) &&
+               n > 0) {
+      a->p2p_port = (unsigned)n;
+      i++;
     } else {
       fprintf(stderr, "blokauto devnet: unexpected argument '%s'\n", argv[i]);
       return devnet_usage(stderr, BLOK_EXIT_USAGE);
     }
   }
+  if (a->validators > 1 && a->demo) {
+    fprintf(stderr, "blokauto devnet: --demo runs with one validator only\n");
+    return BLOK_EXIT_USAGE;
+  }
   return -1;
+}
+
+/* --- several validators: one child process each ------------------------------------------- */
+
+static volatile sig_atomic_t devnet_stop;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  devnet_stop = 1;
+}
+
+static int devnet_validators(const struct devnet_args *a) {
+  bool created;
+  struct blok_why why = {{0}};
+  if (blok_devnet_prepare_validators(a->dir, a->validators, a->http, a->p2p_port, &created, &why) !=
+      BLOK_OK) {
+    fprintf(stderr, "blokauto devnet: %s\n", why.msg);
+    return BLOK_EXIT_FAIL;
+  }
+  char self[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) {
+    fprintf(stderr, "blokauto devnet: cannot find this program: %s\n", strerror(errno));
+    return BLOK_EXIT_FAIL;
+  }
+  self[len] = '\0';
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  pid_t pids[BLOK_DEVNET_VALIDATORS_MAX] = {0};
+  printf("blokauto devnet: %s %s with %zu validators\n", created ? "created" : "continuing", a->dir,
+         a->validators);
+  for (size_t k = 0; k < a->validators; k++) {
+    char config[PATH_MAX], logf[PATH_MAX];
+    snprintf(config, sizeof config, "%s/v%zu/node.json", a->dir, k);
+    snprintf(logf, sizeof logf, "%s/v%zu/node.log", a->dir, k);
+    struct blok_node_config c;
+    if (blok_node_config_load(&c, config, &why) != BLOK_OK) {
+      fprintf(stderr, "blokauto devnet: %s: %s\n", config, why.msg);
+      devnet_stop = 1;
+      break;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      FILE *f = freopen(logf, "a", stderr);
+      (void)f;
+      execl(self, "blokauto", "node", "--config", config, (char *)NULL);
+      _exit(127);
+    }
+    pids[k] = pid;
+    printf("  validator %zu: pid %d, API http://%s:%u/, log %s\n", k, (int)pid, c.http_host,
+           (unsigned)c.http_port, logf);
+  }
+  printf("  genesis:     %s/genesis.json; member keys in %s/keys\n", a->dir, a->dir);
+  printf("  stop with Ctrl-C; run again to continue the chain\n");
+  fflush(stdout);
+  int code = BLOK_EXIT_OK;
+  size_t alive = a->validators;
+  while (alive > 0 && !devnet_stop) {
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (size_t k = 0; k < a->validators; k++)
+      if (pids[k] == pid) {
+        pids[k] = 0;
+        alive--;
+        fprintf(stderr, "blokauto devnet: validator %zu (pid %d) stopped (%s %d)\n", k, (int)pid,
+                WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      }
+  }
+  for (size_t k = 0; k < a->validators; k++)
+    if (pids[k] > 0) kill(pids[k], SIGTERM);
+  for (size_t k = 0; k < a->validators; k++)
+    if (pids[k] > 0) {
+      int status;
+      while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR) {
+      }
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) code = BLOK_EXIT_FAIL;
+    }
+  return code;
 }
 
 /* The demo talks to the node over HTTP, so it needs the port before the node runs: for port 0 it
@@ -171,6 +278,7 @@ int blok__cmd_devnet(int argc, char **argv) {
   struct devnet_args a;
   int code = parse_devnet_args(argc, argv, &a);
   if (code >= 0) return code;
+  if (a.validators > 1) return devnet_validators(&a);
   char config_path[PATH_MAX];
   bool created;
   struct blok_why why = {{0}};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "blok/hex.h"
 #include "blok/jsonfile.h"
 #include "blok/log.h"
 #include "blok/node.h"
@@ -25,7 +26,10 @@ static const char *const known[] = {"data_dir",
                                     "block_bytes_max",
                                     "mempool",
                                     "log_level",
-                                    "unsynced_for_bench"};
+                                    "unsynced_for_bench",
+                                    "p2p",
+                                    "peers",
+                                    "round_timeout_ms"};
 
 /* dir/rel, or rel itself when absolute. */
 static enum blok_err resolve(char *out, size_t cap, const char *dir, const char *rel,
@@ -56,22 +60,57 @@ static enum blok_err uint_field(const json_t *doc, const char *field, uint64_t m
   return BLOK_OK;
 }
 
-static enum blok_err parse_http(struct blok_node_config *c, const json_t *v, struct blok_why *why) {
+/* "HOST:PORT" with an IPv4 address into host and port. */
+static enum blok_err parse_hostport(const char *field, const json_t *v, char *host, size_t cap,
+                                    uint16_t *port_out, struct blok_why *why) {
   const char *s = json_string_value(v);
   const char *colon = s ? strrchr(s, ':') : NULL;
-  if (colon == NULL || (size_t)(colon - s) >= sizeof c->http_host)
-    return blok_refuse(why, BLOK_EFORMAT, "http: HOST:PORT is required, e.g. 127.0.0.1:8080");
-  memcpy(c->http_host, s, (size_t)(colon - s));
-  c->http_host[colon - s] = '\0';
+  if (colon == NULL || (size_t)(colon - s) >= cap)
+    return blok_refuse(why, BLOK_EFORMAT, "%s: HOST:PORT is required, e.g. 127.0.0.1:8080", field);
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = '\0';
   struct in_addr a;
-  if (inet_pton(AF_INET, c->http_host, &a) != 1)
-    return blok_refuse(why, BLOK_EFORMAT, "http: %s is not an IPv4 address", c->http_host);
+  if (inet_pton(AF_INET, host, &a) != 1)
+    return blok_refuse(why, BLOK_EFORMAT, "%s: %s is not an IPv4 address", field, host);
   char *end;
   errno = 0;
   unsigned long port = strtoul(colon + 1, &end, 10);
   if (errno || *end || end == colon + 1 || port > 65535)
-    return blok_refuse(why, BLOK_EFORMAT, "http: the port must be 0..65535");
-  c->http_port = (uint16_t)port;
+    return blok_refuse(why, BLOK_EFORMAT, "%s: the port must be 0..65535", field);
+  *port_out = (uint16_t)port;
+  return BLOK_OK;
+}
+
+static enum blok_err parse_http(struct blok_node_config *c, const json_t *v, struct blok_why *why) {
+  return parse_hostport("http", v, c->http_host, sizeof c->http_host, &c->http_port, why);
+}
+
+/* "peers": [{"public_key": hex, "address": "HOST:PORT"}], at most BLOK_NODE_PEERS_MAX. */
+static enum blok_err parse_peers(struct blok_node_config *c, const json_t *peers,
+                                 struct blok_why *why) {
+  if (peers == NULL) return BLOK_OK;
+  if (!json_is_array(peers) || json_array_size(peers) > BLOK_NODE_PEERS_MAX)
+    return blok_refuse(why, BLOK_EFORMAT, "peers: an array of at most %d peers is required",
+                       BLOK_NODE_PEERS_MAX);
+  size_t i;
+  json_t *p;
+  json_array_foreach(peers, i, p) {
+    const char *key;
+    json_t *v;
+    if (!json_is_object(p)) return blok_refuse(why, BLOK_EFORMAT, "peers[%zu]: an object", i);
+    json_object_foreach(p, key, v) {
+      if (strcmp(key, "public_key") && strcmp(key, "address"))
+        return blok_refuse(why, BLOK_EFORMAT, "peers[%zu]: unknown field %s", i, key);
+    }
+    const char *hex = json_string_value(json_object_get(p, "public_key"));
+    if (hex == NULL || blok_hex_decode_exact(c->peers[i].pk, 32, hex, strlen(hex)) != BLOK_OK)
+      return blok_refuse(why, BLOK_EFORMAT, "peers[%zu].public_key: 64 hex digits", i);
+    char field[48];
+    snprintf(field, sizeof field, "peers[%zu].address", i);
+    BLOK_TRY(parse_hostport(field, json_object_get(p, "address"), c->peers[i].host,
+                            sizeof c->peers[i].host, &c->peers[i].port, why));
+  }
+  c->peer_count = json_array_size(peers);
   return BLOK_OK;
 }
 
@@ -123,6 +162,13 @@ static enum blok_err parse(struct blok_node_config *c, const json_t *doc, const 
   c->block_txs_max = (size_t)txs;
   c->block_bytes_max = (size_t)bytes;
   BLOK_TRY(parse_mempool(c, json_object_get(doc, "mempool"), why));
+  if (json_object_get(doc, "p2p")) {
+    BLOK_TRY(parse_hostport("p2p", json_object_get(doc, "p2p"), c->p2p_host, sizeof c->p2p_host,
+                            &c->p2p_port, why));
+    c->has_p2p = true;
+  }
+  BLOK_TRY(parse_peers(c, json_object_get(doc, "peers"), why));
+  BLOK_TRY(uint_field(doc, "round_timeout_ms", 100, 600000, &c->round_timeout_ms, why));
   const json_t *lv = json_object_get(doc, "log_level");
   if (lv && (!json_is_string(lv) || blok_log_level_parse(json_string_value(lv)) < 0))
     return blok_refuse(why, BLOK_EFORMAT, "log_level: debug, info, warn or error");
@@ -143,6 +189,7 @@ enum blok_err blok_node_config_load(struct blok_node_config *c, const char *path
   c->block_txs_max = 5000;
   c->block_bytes_max = (size_t)8 << 20;
   c->log_level = BLOK_LOG_INFO;
+  c->round_timeout_ms = 1000;
   json_t *doc;
   BLOK_TRY(
       blok_json_load_file(path, BLOK_NODE_CONFIG_BYTES_MAX, JSON_REJECT_DUPLICATES, &doc, why));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -69,9 +70,23 @@ static enum blok_err write_json(const char *path, json_t *doc, struct blok_why *
   return BLOK_OK;
 }
 
-static enum blok_err write_genesis(const char *dir, const char *keys, struct blok_why *why) {
-  char hex[65], path[4096];
-  BLOK_TRY(new_key(keys, "validator", hex, why));
+/* The genesis with n validators: keys/validator.key when n is 1, else keys/validator-K.key;
+ * their public keys in hex go to vhex. */
+static enum blok_err write_genesis(const char *dir, const char *keys, size_t n, char (*vhex)[65],
+                                   struct blok_why *why) {
+  char path[4096];
+  json_t *validators = json_array();
+  for (size_t k = 0; k < n; k++) {
+    char file[32], name[32];
+    snprintf(file, sizeof file, n == 1 ? "validator" : "validator-%zu", k);
+    snprintf(name, sizeof name, "validator-%zu", k);
+    enum blok_err rc = new_key(keys, file, vhex[k], why);
+    if (rc != BLOK_OK) {
+      json_decref(validators);
+      return rc;
+    }
+    json_array_append_new(validators, json_pack("{s:s, s:s}", "name", name, "public_key", vhex[k]));
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   json_t *members = json_array();
@@ -80,6 +95,7 @@ static enum blok_err write_genesis(const char *dir, const char *keys, struct blo
     enum blok_err rc = new_key(keys, demos[i].key, mhex, why);
     if (rc != BLOK_OK) {
       json_decref(members);
+      json_decref(validators);
       return rc;
     }
     json_t *m = json_pack("{s:s, s:[s], s:[s]}", "name", demos[i].name, "roles", demos[i].role,
@@ -92,10 +108,9 @@ static enum blok_err write_genesis(const char *dir, const char *keys, struct blo
     }
     json_array_append_new(members, m);
   }
-  json_t *g = json_pack("{s:s, s:I, s:[{s:s, s:s}], s:{s:o}}", "chain_id", BLOK_DEVNET_CHAIN_ID,
+  json_t *g = json_pack("{s:s, s:I, s:o, s:{s:o}}", "chain_id", BLOK_DEVNET_CHAIN_ID,
                         "genesis_time_ms", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                        "validators", "name", "validator-0", "public_key", hex, "consortium",
-                        "members", members);
+                        "validators", validators, "consortium", "members", members);
   enum blok_err rc = path_join(path, sizeof path, dir, "genesis.json");
   if (rc == BLOK_OK) rc = write_json(path, g, why);
   json_decref(g);
@@ -124,6 +139,72 @@ enum blok_err blok_devnet_prepare(const char *dir, const char *http, bool *creat
   if (mkdir(keys, 0700) != 0)
     return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
                        strerror(errno));
-  BLOK_TRY(write_genesis(dir, keys, why));
+  char vhex[1][65];
+  BLOK_TRY(write_genesis(dir, keys, 1, vhex, why));
   return write_config(config_path, http, why); /* last: its presence marks a complete folder */
+}
+
+/* "HOST:PORT" split; the port as a number. */
+static enum blok_err split_hostport(const char *s, char *host, size_t cap, unsigned *port) {
+  const char *colon = strrchr(s, ':');
+  if (colon == NULL || (size_t)(colon - s) >= cap) return BLOK_EFORMAT;
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = '\0';
+  char *end;
+  unsigned long p = strtoul(colon + 1, &end, 10);
+  if (*end || end == colon + 1 || p > 65535) return BLOK_EFORMAT;
+  *port = (unsigned)p;
+  return BLOK_OK;
+}
+
+enum blok_err blok_devnet_prepare_validators(const char *dir, size_t n, const char *http,
+                                             unsigned p2p_port, bool *created,
+                                             struct blok_why *why) {
+  char keys[4096], marker[4096], host[64];
+  unsigned http_port;
+  if (n < 2 || n > BLOK_DEVNET_VALIDATORS_MAX)
+    return blok_refuse(why, BLOK_ERANGE, "--validators: 2 to %d", BLOK_DEVNET_VALIDATORS_MAX);
+  if (split_hostport(http, host, sizeof host, &http_port) != BLOK_OK || http_port + n > 65536 ||
+      p2p_port == 0 || p2p_port + n > 65536)
+    return blok_refuse(why, BLOK_EFORMAT, "--http HOST:PORT and --p2p-port: room for %zu ports", n);
+  BLOK_TRY(path_join(keys, sizeof keys, dir, "keys"));
+  BLOK_TRY(path_join(marker, sizeof marker, dir, "v0/node.json"));
+  *created = access(marker, F_OK) != 0;
+  if (!*created) return BLOK_OK;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return blok_refuse(why, BLOK_EIO, "%s: %s", dir, strerror(errno));
+  if (mkdir(keys, 0700) != 0)
+    return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
+                       strerror(errno));
+  char(*vhex)[65] = calloc(n, 65);
+  if (vhex == NULL) return BLOK_ENOMEM;
+  enum blok_err rc = write_genesis(dir, keys, n, vhex, why);
+  /* Node 0's config last: its presence marks a complete folder. */
+  for (size_t k = n; rc == BLOK_OK && k-- > 0;) {
+    char vdir[4096], sub[32], path[4096], addr[96], key[64];
+    snprintf(sub, sizeof sub, "v%zu", k);
+    rc = path_join(vdir, sizeof vdir, dir, sub);
+    if (rc == BLOK_OK && mkdir(vdir, 0700) != 0)
+      rc = blok_refuse(why, BLOK_EIO, "%s: %s", vdir, strerror(errno));
+    if (rc == BLOK_OK) rc = path_join(path, sizeof path, vdir, "node.json");
+    if (rc != BLOK_OK) break;
+    json_t *peers = json_array();
+    for (size_t j = 0; j < n; j++) {
+      if (j == k) continue;
+      snprintf(addr, sizeof addr, "127.0.0.1:%u", p2p_port + (unsigned)j);
+      json_array_append_new(peers, json_pack("{s:s, s:s}", "public_key", vhex[j], "address", addr));
+    }
+    char http_k[96], p2p_k[96];
+    snprintf(http_k, sizeof http_k, "%s:%u", host, http_port ? http_port + (unsigned)k : 0);
+    snprintf(p2p_k, sizeof p2p_k, "127.0.0.1:%u", p2p_port + (unsigned)k);
+    snprintf(key, sizeof key, "../keys/validator-%zu.key", k);
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "data_dir", ".",
+                          "genesis", "../genesis.json", "validator_key", key, "web_dir",
+                          BLOK_WEB_DIR, "http", http_k, "p2p", p2p_k, "peers", peers,
+                          "round_timeout_ms", (json_int_t)1000, "log_level", "info");
+    rc = write_json(path, c, why);
+    json_decref(c);
+  }
+  free(vhex);
+  return rc;
 }

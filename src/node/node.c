@@ -21,29 +21,10 @@
 #include "blok/log.h"
 #include "blok/modules.h"
 #include "blok/node.h"
+#include "node_internal.h"
 #include "blok/banned.h"
 
-struct node {
-  const struct blok_node_config *c;
-  struct blok_registry reg;
-  struct blok_genesis g;
-  struct blok_store *store;
-  struct blok_ledger *l;
-  struct blok_mempool *mp;
-  struct blok_api *api;
-  struct blok_notify notify;
-  struct blok_metrics metrics;
-  struct blok_sign_keypair key;
-  struct blok_mempool_batch batch;
-  uv_loop_t loop;
-  uv_async_t ready;
-  uv_timer_t timer;
-  uv_signal_t sigint, sigterm;
-  uint64_t last_block_ms; /* monotonic */
-  int exit_code;
-};
-
-static uint64_t wall_ms(void) {
+uint64_t blok__wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -133,7 +114,7 @@ static void produce(struct node *n, bool allow_empty) {
   }
   struct blok_header head, h;
   blok_ledger_head(n->l, &head, NULL);
-  uint64_t t = wall_ms();
+  uint64_t t = blok__wall_ms();
   if (t <= head.timestamp_ms) t = head.timestamp_ms + 1; /* later than the parent, always */
   struct blok_exec *x = NULL;
   size_t included = 0, failed = 0;
@@ -157,12 +138,14 @@ static void produce(struct node *n, bool allow_empty) {
 }
 
 static void on_ready(uv_async_t *a) {
-  produce(a->data, false);
+  struct node *n = a->data;
+  if (n->v == NULL) produce(n, false); /* with several validators, the replica proposes */
 }
 
 static void on_timer(uv_timer_t *t) {
   struct node *n = t->data;
-  if (blok_monotonic_ms() - n->last_block_ms >= n->c->empty_block_interval_ms) produce(n, true);
+  if (n->v == NULL && blok_monotonic_ms() - n->last_block_ms >= n->c->empty_block_interval_ms)
+    produce(n, true);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -176,17 +159,17 @@ static enum blok_err open_ledger(struct node *n, struct blok_why *why) {
   char dir[PATH_MAX + 8];
   blok_modules_default(&n->reg);
   BLOK_TRY(blok_genesis_load(&n->g, n->c->genesis_path, &n->reg, why));
-  if (n->g.validator_count != 1)
-    return blok_refuse(why, BLOK_EINVAL,
-                       "genesis lists %zu validators; this node runs single-validator networks "
-                       "(multi-validator consensus is not built yet)",
-                       n->g.validator_count);
   enum blok_err rc = blok_keyfile_read(&n->key, n->c->validator_key_path);
   if (rc != BLOK_OK)
     return blok_refuse(why, rc, "validator key %s: %s", n->c->validator_key_path,
                        blok_strerror(rc));
-  if (memcmp(n->key.pk, n->g.validators[0], 32) != 0)
-    return blok_refuse(why, BLOK_EBADKEY, "validator key %s is not the genesis validator's",
+  n->self = n->g.validator_count;
+  for (size_t i = 0; i < n->g.validator_count; i++)
+    if (memcmp(n->key.pk, n->g.validators[i], 32) == 0) n->self = i;
+  if (n->self == n->g.validator_count)
+    return blok_refuse(why, BLOK_EBADKEY,
+                       "validator key %s is not one of the genesis validators' (a node that "
+                       "only follows the chain, an observer, is not built yet)",
                        n->c->validator_key_path);
   if (mkdir(n->c->data_dir, 0700) != 0 && errno != EEXIST)
     return blok_refuse(why, BLOK_EIO, "data_dir %s: %s", n->c->data_dir, strerror(errno));
@@ -194,7 +177,8 @@ static enum blok_err open_ledger(struct node *n, struct blok_why *why) {
   struct blok_store_opts so = {.dir = dir, .unsynced_for_bench = n->c->unsynced_for_bench};
   rc = blok_store_open(&n->store, &so);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "store %s: %s", dir, blok_strerror(rc));
-  return blok_ledger_open(&n->l, n->store, &n->reg, &n->g, why);
+  BLOK_TRY(blok_ledger_open(&n->l, n->store, &n->reg, &n->g, why));
+  return n->g.validator_count > 1 ? blok__validator_tables(n, why) : BLOK_OK;
 }
 
 static enum blok_err start_services(struct node *n, struct blok_why *why) {
@@ -203,8 +187,12 @@ static enum blok_err start_services(struct node *n, struct blok_why *why) {
   struct blok_api_opts ao = {.host = n->c->http_host,
                              .port = n->c->http_port,
                              .web_dir = n->c->web_dir[0] ? n->c->web_dir : NULL};
-  struct blok_api_deps ad = {
-      .ledger = n->l, .mempool = n->mp, .notify = &n->notify, .metrics = &n->metrics};
+  struct blok_api_deps ad = {.ledger = n->l,
+                             .mempool = n->mp,
+                             .notify = &n->notify,
+                             .metrics = &n->metrics,
+                             .accepted = n->v ? blok__validator_gossip : NULL,
+                             .accepted_ctx = n};
   return blok_api_start(&n->api, &ao, &ad, why);
 }
 
@@ -215,6 +203,7 @@ static void close_cb(uv_handle_t *h) {
 static void shutdown_all(struct node *n) {
   blok_notify_close(&n->notify);
   if (n->api) blok_api_stop(n->api);
+  blok__validator_stop(n); /* before the mempool: the replica's callbacks use it */
   if (n->mp) blok_mempool_free(n->mp);
   if (uv_loop_alive(&n->loop)) {
     uv_close((uv_handle_t *)&n->ready, close_cb);
@@ -265,6 +254,7 @@ int blok_node_run(const struct blok_node_config *c) {
     blok_notify_init(&n->notify, head.height);
     n->metrics.height = head.height;
     rc = start_services(n, &why);
+    if (rc == BLOK_OK && n->v != NULL) rc = blok__validator_start(n, &why);
   } else {
     blok_notify_init(&n->notify, 0);
   }

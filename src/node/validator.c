@@ -1,0 +1,479 @@
+/*
+ * Consensus mode of the node (docs/NODE.md, "Several validators"): the replica
+ * (blok/replica.h) over the validators' network (blok/net.h) on the node's libuv loop, with
+ * the node's mempool, API and LMDB store.
+ *
+ * Persistence: the safety record and the proposals the replica accepted live in two tables of
+ * the node's store, each written in its own synced LMDB transaction before the replica lets a
+ * vote or timeout leave; proposals at or below the committed head are deleted now and then.
+ *
+ * Transactions: a client's transaction accepted by the API is gossiped to the other validators
+ * in TXS frames (API threads queue it, the loop sends it); a validator's mempool takes what
+ * peers gossip. The leader fills its block from its mempool and gives the transactions back at
+ * once (they leave the mempool when a block holding them commits), so a block built on an
+ * uncommitted one skips what its parent holds by nonce.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blok/log.h"
+#include "blok/net.h"
+#include "blok/replica.h"
+#include "blok/sha256.h"
+#include "node_internal.h"
+#include "blok/banned.h"
+
+#define GOSSIP_MAX      4096 /* transactions queued for gossip; more are not gossiped */
+#define PRUNE_EVERY     32   /* delete committed proposals every this many heights */
+#define SAFETY_KEY      "safety"
+#define BLOCKS_LOAD_MAX 256
+
+struct blok__validator {
+  struct node *n;
+  struct blok_replica *r;
+  struct blok_net *net;
+  unsigned t_safety, t_blocks;
+  uv_timer_t round_timer, build_timer;
+  uint64_t timer_round;
+  uv_async_t gossip_async;
+  pthread_mutex_t gossip_mu;
+  size_t gossip_count;
+  uint8_t *gossip[GOSSIP_MAX];
+  size_t gossip_lens[GOSSIP_MAX];
+  struct blok_buf frame;
+  uint64_t pruned_at;
+  bool handles_open;
+  int handles_closed;
+};
+
+/* --- the store: safety record and proposals ----------------------------------------------- */
+
+struct put_arg {
+  unsigned table;
+  const void *key;
+  size_t key_len;
+  const uint8_t *val;
+  size_t val_len;
+};
+
+static enum blok_err put_fn(struct blok_txn *t, void *arg) {
+  const struct put_arg *p = arg;
+  return blok_txn_put(t, p->table, p->key, p->key_len, p->val, p->val_len);
+}
+
+static enum blok_err env_persist(void *ctx, const uint8_t *rec, size_t len) {
+  struct blok__validator *v = ctx;
+  struct put_arg p = {v->t_safety, SAFETY_KEY, strlen(SAFETY_KEY), rec, len};
+  return blok_store_write(v->n->store, put_fn, &p);
+}
+
+static enum blok_err env_persist_block(void *ctx, uint64_t height, const uint8_t *frame,
+                                       size_t len) {
+  struct blok__validator *v = ctx;
+  uint8_t key[40];
+  blok_store_u64_key(key, height);
+  blok_sha256(key + 8, frame, len);
+  struct put_arg p = {v->t_blocks, key, sizeof key, frame, len};
+  return blok_store_write(v->n->store, put_fn, &p);
+}
+
+struct prune_arg {
+  unsigned table;
+  uint64_t height;
+};
+
+static enum blok_err prune_fn(struct blok_txn *t, void *arg) {
+  const struct prune_arg *p = arg;
+  struct blok_cursor *c;
+  struct blok_kv kv;
+  static uint8_t keys[BLOCKS_LOAD_MAX][40];
+  size_t count = 0;
+  BLOK_TRY(blok_cursor_open(t, p->table, &c));
+  static const uint8_t first[8];
+  enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv);
+  while (rc == BLOK_OK && count < BLOCKS_LOAD_MAX && kv.key_len == 40 &&
+         blok_store_u64_from_key(kv.key) <= p->height) {
+    memcpy(keys[count++], kv.key, 40);
+    rc = blok_cursor_next(c, &kv);
+  }
+  blok_cursor_close(c);
+  if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
+  for (size_t i = 0; i < count; i++)
+    BLOK_TRY(blok_txn_del(t, p->table, keys[i], 40));
+  return BLOK_OK;
+}
+
+static void env_prune_blocks(void *ctx, uint64_t height) {
+  struct blok__validator *v = ctx;
+  if (height < v->pruned_at + PRUNE_EVERY) return;
+  struct prune_arg p = {v->t_blocks, height};
+  enum blok_err rc = blok_store_write(v->n->store, prune_fn, &p);
+  if (rc != BLOK_OK)
+    blok_log(BLOK_LOG_WARN, "prune", "error=%s", blok_err_name(rc));
+  else
+    v->pruned_at = height;
+}
+
+/* The persisted record and proposals, for the replica's restart (copies, freed by caller). */
+struct loaded {
+  uint8_t *safety;
+  size_t safety_len;
+  size_t count;
+  uint8_t *blocks[BLOCKS_LOAD_MAX];
+  size_t lens[BLOCKS_LOAD_MAX];
+};
+
+static void loaded_free(struct loaded *ld) {
+  free(ld->safety);
+  for (size_t i = 0; i < ld->count; i++)
+    free(ld->blocks[i]);
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n) {
+  uint8_t *d = malloc(n ? n : 1);
+  if (d && n) memcpy(d, p, n);
+  return d;
+}
+
+static enum blok_err load(struct blok__validator *v, struct loaded *ld) {
+  struct blok_txn *t;
+  const uint8_t *val;
+  size_t len;
+  memset(ld, 0, sizeof *ld);
+  BLOK_TRY(blok_store_read_begin(v->n->store, &t));
+  enum blok_err rc = blok_txn_get(t, v->t_safety, SAFETY_KEY, strlen(SAFETY_KEY), &val, &len);
+  if (rc == BLOK_OK) {
+    ld->safety = dup_bytes(val, len);
+    ld->safety_len = len;
+    rc = ld->safety ? BLOK_OK : BLOK_ENOMEM;
+  } else if (rc == BLOK_ENOTFOUND) {
+    rc = BLOK_OK;
+  }
+  struct blok_cursor *c = NULL;
+  struct blok_kv kv;
+  if (rc == BLOK_OK) rc = blok_cursor_open(t, v->t_blocks, &c);
+  if (rc == BLOK_OK) rc = blok_cursor_last(c, &kv); /* the newest first: they matter most */
+  while (rc == BLOK_OK && ld->count < BLOCKS_LOAD_MAX) {
+    ld->blocks[ld->count] = dup_bytes(kv.val, kv.val_len);
+    if (ld->blocks[ld->count] == NULL)
+      rc = BLOK_ENOMEM;
+    else
+      ld->lens[ld->count++] = kv.val_len;
+    if (rc == BLOK_OK) rc = blok_cursor_prev(c, &kv);
+  }
+  if (rc == BLOK_ENOTFOUND) rc = BLOK_OK;
+  blok_cursor_close(c);
+  blok_store_read_end(t);
+  return rc;
+}
+
+/* --- the environment ---------------------------------------------------------------------- */
+
+static uint64_t env_now(void *ctx) {
+  (void)ctx;
+  return blok__wall_ms();
+}
+
+static void env_send(void *ctx, size_t to, const uint8_t *frame, size_t len) {
+  struct blok__validator *v = ctx;
+  enum blok_err rc = blok_net_send(v->net, v->n->g.validators[to], frame, len);
+  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "send", "to=%zu error=%s", to, blok_err_name(rc));
+}
+
+static void env_broadcast(void *ctx, const uint8_t *frame, size_t len) {
+  struct blok__validator *v = ctx;
+  enum blok_err rc = blok_net_broadcast(v->net, frame, len, 0);
+  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "broadcast", "error=%s", blok_err_name(rc));
+}
+
+static void on_round_timer(uv_timer_t *t) {
+  struct blok__validator *v = t->data;
+  enum blok_err rc = blok_replica_timer(v->r, v->timer_round);
+  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "timeout", "error=%s", blok_err_name(rc));
+}
+
+static void on_build_timer(uv_timer_t *t) {
+  struct blok__validator *v = t->data;
+  enum blok_err rc = blok_replica_build(v->r);
+  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "propose", "error=%s", blok_err_name(rc));
+}
+
+static void env_set_timer(void *ctx, uint64_t round, uint64_t delay_ms) {
+  struct blok__validator *v = ctx;
+  v->timer_round = round;
+  uv_timer_start(&v->round_timer, on_round_timer, delay_ms, 0);
+}
+
+static void env_set_build_timer(void *ctx, uint64_t delay_ms) {
+  struct blok__validator *v = ctx;
+  uv_timer_start(&v->build_timer, on_build_timer, delay_ms, 0);
+}
+
+static size_t env_waiting(void *ctx) {
+  struct blok__validator *v = ctx;
+  struct blok_mempool_stats st;
+  blok_mempool_stats(v->n->mp, &st);
+  return st.ready;
+}
+
+/* The leader's block from the mempool. Transactions go back at once: they leave the pool when
+ * a block holding them commits. Ones the parent chain already holds come out as stale or gap
+ * by nonce and are skipped; ones refused for good are removed with their reason. */
+static enum blok_err env_fill(void *ctx, struct blok_exec *x) {
+  struct blok__validator *v = ctx;
+  struct node *n = v->n;
+  BLOK_TRY(blok_mempool_take(n->mp, &n->batch, n->c->block_txs_max, n->c->block_bytes_max));
+  enum blok_err rc = BLOK_OK;
+  for (size_t i = 0; rc == BLOK_OK && i < n->batch.count; i++) {
+    const struct blok_tx *tx = &n->batch.txs[i];
+    struct blok_tx_result res, refusal = {0};
+    struct blok_why why = {{0}};
+    enum blok_err e = blok_exec_tx(x, tx, true, &res, &why);
+    if (e == BLOK_ENOMEM || e == BLOK_ESTORE || e == BLOK_EIO)
+      rc = e;
+    else if (e == BLOK_ESTALE || e == BLOK_EGAP || e == BLOK_EFULL)
+      continue;
+    else if (e != BLOK_OK) {
+      refusal.code = e;
+      snprintf(refusal.msg, sizeof refusal.msg, "%s", why.msg);
+      blok_mempool_remove(n->mp, tx->id, &refusal);
+    }
+  }
+  blok_mempool_untake(n->mp);
+  return rc;
+}
+
+static bool env_known(void *ctx, const uint8_t id[32]) {
+  struct blok__validator *v = ctx;
+  return blok_mempool_status(v->n->mp, id, NULL) == BLOK_MEMPOOL_READY;
+}
+
+static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
+                          const uint8_t *block, size_t len) {
+  struct blok__validator *v = ctx;
+  struct node *n = v->n;
+  (void)hash;
+  struct blok_block_view *view = malloc(sizeof *view);
+  if (view != NULL && blok_block_parse(view, block, len) == BLOK_OK) {
+    for (size_t i = 0; i < view->tx_count; i++) {
+      struct blok_tx tx;
+      if (blok_tx_decode(&tx, view->txs[i], view->tx_lens[i]) == BLOK_OK)
+        blok_mempool_remove(n->mp, tx.id, NULL);
+    }
+  }
+  free(view);
+  blok_notify_committed(&n->notify, h->height);
+  uint64_t now = blok_monotonic_ms();
+  n->metrics.height = h->height;
+  n->metrics.blocks_committed++;
+  n->metrics.txs_committed += h->tx_count;
+  n->metrics.last_block_interval_ms = now - n->last_block_ms;
+  n->last_block_ms = now;
+  blok_log(BLOK_LOG_INFO, "block", "height=%llu round=%llu txs=%u", (unsigned long long)h->height,
+           (unsigned long long)h->round, h->tx_count);
+}
+
+static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
+  struct blok__validator *v = ctx;
+  (void)from;
+  for (size_t i = 0; i < m->count; i++) {
+    uint8_t id[32];
+    struct blok_why why = {{0}};
+    enum blok_err rc = blok_mempool_submit(v->n->mp, m->items[i], m->item_lens[i], id, &why);
+    if (rc != BLOK_OK && rc != BLOK_EDUPLICATE)
+      blok_log(BLOK_LOG_DEBUG, "gossip", "refused=%s", blok_err_name(rc));
+  }
+}
+
+/* --- the network -------------------------------------------------------------------------- */
+
+static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *bytes, size_t len,
+                       void *user) {
+  struct blok__validator *v = user;
+  if (flags & BLOK_NET_OBSERVER) return;
+  for (size_t i = 0; i < v->n->g.validator_count; i++) {
+    if (memcmp(v->n->g.validators[i], pk, 32) != 0) continue;
+    enum blok_err rc = blok_replica_receive(v->r, i, bytes, len);
+    if (rc != BLOK_OK && rc != BLOK_EDUPLICATE)
+      blok_log(BLOK_LOG_DEBUG, "refused", "from=%zu kind=%u error=%s", i, len ? bytes[0] : 0,
+               blok_err_name(rc));
+    return;
+  }
+}
+
+static void on_peer(const uint8_t pk[32], unsigned flags, void *user, const char *what) {
+  struct blok__validator *v = user;
+  (void)flags;
+  for (size_t i = 0; i < v->n->g.validator_count; i++)
+    if (memcmp(v->n->g.validators[i], pk, 32) == 0)
+      blok_log(BLOK_LOG_INFO, "peer", "validator=%zu state=%s", i, what);
+}
+
+static void on_peer_up(const uint8_t pk[32], unsigned flags, void *user) {
+  on_peer(pk, flags, user, "up");
+}
+
+static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
+  on_peer(pk, flags, user, "down");
+}
+
+/* --- gossip of client transactions -------------------------------------------------------- */
+
+void blok__validator_gossip(void *ctx, const uint8_t *raw, size_t len) {
+  struct node *n = ctx;
+  struct blok__validator *v = n->v;
+  if (v == NULL) return;
+  uint8_t *copy = dup_bytes(raw, len);
+  if (copy == NULL) return;
+  pthread_mutex_lock(&v->gossip_mu);
+  if (v->gossip_count < GOSSIP_MAX) {
+    v->gossip[v->gossip_count] = copy;
+    v->gossip_lens[v->gossip_count++] = len;
+    copy = NULL;
+  }
+  pthread_mutex_unlock(&v->gossip_mu);
+  free(copy); /* queue full: the tx still waits in this node's pool for its turn to lead */
+  uv_async_send(&v->gossip_async);
+}
+
+static void on_gossip(uv_async_t *a) {
+  struct blok__validator *v = a->data;
+  static uint8_t *items[GOSSIP_MAX];
+  static size_t lens[GOSSIP_MAX];
+  pthread_mutex_lock(&v->gossip_mu);
+  size_t count = v->gossip_count;
+  memcpy(items, v->gossip, count * sizeof *items);
+  memcpy(lens, v->gossip_lens, count * sizeof *lens);
+  v->gossip_count = 0;
+  pthread_mutex_unlock(&v->gossip_mu);
+  for (size_t at = 0; at < count; at += BLOK_WIRE_TXS_MAX) {
+    size_t k = count - at < BLOK_WIRE_TXS_MAX ? count - at : BLOK_WIRE_TXS_MAX;
+    if (blok_wire_txs(&v->frame, (const uint8_t *const *)items + at, lens + at, k) == BLOK_OK)
+      env_broadcast(v, v->frame.data, v->frame.len);
+  }
+  for (size_t i = 0; i < count; i++)
+    free(items[i]);
+}
+
+/* --- start and stop ----------------------------------------------------------------------- */
+
+enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
+  struct blok__validator *v = calloc(1, sizeof *v);
+  if (v == NULL) return BLOK_ENOMEM;
+  v->n = n;
+  n->v = v;
+  pthread_mutex_init(&v->gossip_mu, NULL);
+  blok_buf_init(&v->frame, BLOK_WIRE_FRAME_MAX);
+  enum blok_err rc = blok_store_table(n->store, "consensus.safety", &v->t_safety);
+  if (rc == BLOK_OK) rc = blok_store_table(n->store, "consensus.proposals", &v->t_blocks);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "consensus tables: %s", blok_strerror(rc));
+  return BLOK_OK;
+}
+
+enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
+  struct blok__validator *v = n->v;
+  const struct blok_node_config *c = n->c;
+  uv_timer_init(&n->loop, &v->round_timer);
+  uv_timer_init(&n->loop, &v->build_timer);
+  uv_async_init(&n->loop, &v->gossip_async, on_gossip);
+  v->round_timer.data = v->build_timer.data = v->gossip_async.data = v;
+  v->handles_open = true;
+  if (!c->has_p2p)
+    return blok_refuse(why, BLOK_EINVAL,
+                       "genesis lists %zu validators: the config needs p2p "
+                       "(HOST:PORT to listen on) and peers",
+                       n->g.validator_count);
+  static struct blok_net_peer peers[BLOK_NODE_PEERS_MAX];
+  for (size_t i = 0; i < c->peer_count; i++) {
+    bool known = false;
+    for (size_t k = 0; k < n->g.validator_count; k++)
+      known |= memcmp(n->g.validators[k], c->peers[i].pk, 32) == 0;
+    if (!known)
+      return blok_refuse(why, BLOK_EINVAL, "peers[%zu]: not a validator of the genesis", i);
+    memcpy(peers[i].pk, c->peers[i].pk, 32);
+    peers[i].host = c->peers[i].host;
+    peers[i].port = c->peers[i].port;
+  }
+  struct blok_net_config nc = {
+      .chain_id = n->g.chain_id,
+      .identity = &n->key,
+      .listen_host = c->p2p_host,
+      .listen_port = c->p2p_port,
+      .peers = peers,
+      .peer_count = c->peer_count,
+      .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
+  };
+  struct blok_net_callbacks cb = {
+      .on_message = on_message, .on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .user = v};
+  BLOK_TRY(blok_net_open(&v->net, &n->loop, &nc, &cb, why));
+  struct loaded ld;
+  enum blok_err rc = load(v, &ld);
+  if (rc != BLOK_OK) {
+    loaded_free(&ld);
+    return blok_refuse(why, rc, "consensus records: %s", blok_strerror(rc));
+  }
+  struct blok_replica_env env = {
+      .ctx = v,
+      .now_ms = env_now,
+      .send = env_send,
+      .broadcast = env_broadcast,
+      .set_timer = env_set_timer,
+      .set_build_timer = env_set_build_timer,
+      .waiting = env_waiting,
+      .persist = env_persist,
+      .persist_block = env_persist_block,
+      .prune_blocks = env_prune_blocks,
+      .fill = env_fill,
+      .known = env_known,
+      .committed = env_committed,
+      .txs = env_txs,
+  };
+  uint64_t base = c->round_timeout_ms;
+  struct blok_replica_config rc_cfg = {
+      .self = n->self,
+      .key = &n->key,
+      .base_timeout_ms = base,
+      .max_timeout_ms = base * 16,
+      .block_delay_ms = 5,
+      .empty_block_ms =
+          base / 2 < c->empty_block_interval_ms ? base / 2 : c->empty_block_interval_ms,
+      .safety_record = ld.safety,
+      .safety_record_len = ld.safety_len,
+      .blocks = (const uint8_t *const *)ld.blocks,
+      .block_lens = ld.lens,
+      .block_count = ld.count,
+  };
+  rc = blok_replica_open(&v->r, n->l, &rc_cfg, &env);
+  if (rc == BLOK_OK) rc = blok_replica_start(v->r);
+  loaded_free(&ld);
+  if (rc != BLOK_OK) return blok_refuse(why, rc, "consensus: %s", blok_strerror(rc));
+  blok_log(BLOK_LOG_INFO, "consensus", "validator=%zu of=%zu p2p=%s:%u peers=%zu round=%llu",
+           n->self, n->g.validator_count, c->p2p_host, (unsigned)blok_net_listen_port(v->net),
+           c->peer_count, (unsigned long long)blok_replica_round(v->r));
+  return BLOK_OK;
+}
+
+static void closed(uv_handle_t *h) {
+  ((struct blok__validator *)h->data)->handles_closed++;
+}
+
+void blok__validator_stop(struct node *n) {
+  struct blok__validator *v = n->v;
+  if (v == NULL) return;
+  if (v->handles_open) {
+    uv_close((uv_handle_t *)&v->round_timer, closed);
+    uv_close((uv_handle_t *)&v->build_timer, closed);
+    uv_close((uv_handle_t *)&v->gossip_async, closed);
+    while (v->handles_closed < 3) /* they live in v: closed before it is freed */
+      uv_run(&n->loop, UV_RUN_NOWAIT);
+  }
+  blok_net_close(v->net);
+  blok_replica_close(v->r);
+  for (size_t i = 0; i < v->gossip_count; i++)
+    free(v->gossip[i]);
+  blok_buf_release(&v->frame);
+  pthread_mutex_destroy(&v->gossip_mu);
+  free(v);
+  n->v = NULL;
+}
