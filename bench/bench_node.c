@@ -10,11 +10,19 @@
  *       Content-Type application/octet-stream, docs/API.md) and watches the blocks;
  *       committed transactions per second and the p50 / p99 time from submit to commit
  *       (observed by polling, so up to ~5 ms late);
- *   (d) the ratio (c) / (a, 2 threads).
+ *   (d) the ratio (c) / (a, 2 threads);
+ *   (e) four validators agreeing by BFT consensus (docs/CONSENSUS.md), one `blokauto node`
+ *       process each on loopback, sync on: the same transactions posted to the four in turn
+ *       (each gossips what it accepts to the others), blocks watched on validator 0; committed
+ *       tx/s and p50 / p99 submit-to-commit, with at most BLOK_BENCH_CLUSTER_INFLIGHT
+ *       (default 4,000) transactions in flight so the latency is not a queue of our own making;
+ *   (f) the ratio (e) / ((a, 2 threads) / 4): every validator checks every signature once, so
+ *       four on these cores share the bound.
  *
- * Environment: BLOK_BENCH_TXS (default 40,000) transactions for (b) and (c); BLOK_BENCH_SECONDS
- * (default 1) per verification round (three rounds each of 1 and 2 threads, alternating). It starts
- * and stops its own node and removes its folder.
+ * Environment: BLOK_BENCH_TXS (default 40,000) transactions for (b), (c) and (e);
+ * BLOK_BENCH_SECONDS (default 1) per verification round (three rounds each of 1 and 2 threads,
+ * alternating); BLOK_BENCH_ONLY=node or cluster runs (a) and only that one. It starts and stops
+ * its own nodes and removes their folder.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -48,6 +56,8 @@
 #define MEMBERS      4
 #define BATCH        500
 #define INFLIGHT_MAX 20000
+#define NODES_MAX    4
+#define P2P_OFFSET   1000 /* validator k listens for the others on its HTTP port + this */
 
 static double now_s(void) {
   struct timespec ts;
@@ -55,15 +65,18 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static struct blok_sign_keypair g_validator, g_senders[SENDERS];
+static struct blok_sign_keypair g_validators[NODES_MAX], g_senders[SENDERS];
+#define g_validator g_validators[0]
 static char g_dir[128];
 
 static void keys(void) {
-  for (int i = 0; i <= SENDERS; i++) {
+  for (int i = 0; i < SENDERS + NODES_MAX; i++) {
     uint8_t seed[32];
     uint32_t x = (uint32_t)i;
     blok_sha256(seed, &x, sizeof x);
-    if (blok_sign_keypair_from_seed(i == SENDERS ? &g_validator : &g_senders[i], seed)) abort();
+    if (blok_sign_keypair_from_seed(i >= SENDERS ? &g_validators[i - SENDERS] : &g_senders[i],
+                                    seed))
+      abort();
   }
 }
 
@@ -151,7 +164,7 @@ static void presign(struct presigned *p, size_t n) {
   }
 }
 
-static json_t *genesis_doc(void) {
+static json_t *genesis_doc(size_t validators) {
   json_t *members = json_array();
   for (int m = 0; m < MEMBERS; m++) {
     json_t *ks = json_array();
@@ -165,11 +178,15 @@ static json_t *genesis_doc(void) {
     json_array_append_new(
         members, json_pack("{s:s, s:[s], s:o}", "name", name, "roles", "fleet", "keys", ks));
   }
-  char vhex[65];
-  blok_hex_encode(vhex, sizeof vhex, g_validator.pk, 32);
-  return json_pack("{s:s, s:I, s:[{s:s, s:s}], s:{s:o}}", "chain_id", "blokauto-bench",
-                   "genesis_time_ms", (json_int_t)1700000000000, "validators", "name", "bench-0",
-                   "public_key", vhex, "consortium", "members", members);
+  json_t *vs = json_array();
+  for (size_t k = 0; k < validators; k++) {
+    char vhex[65], name[32];
+    blok_hex_encode(vhex, sizeof vhex, g_validators[k].pk, 32);
+    snprintf(name, sizeof name, "bench-%zu", k);
+    json_array_append_new(vs, json_pack("{s:s, s:s}", "name", name, "public_key", vhex));
+  }
+  return json_pack("{s:s, s:I, s:o, s:{s:o}}", "chain_id", "blokauto-bench", "genesis_time_ms",
+                   (json_int_t)1700000000000, "validators", vs, "consortium", "members", members);
 }
 
 /* --- (b) executor -------------------------------------------------------------------------- */
@@ -180,7 +197,7 @@ static double executor_rate(const struct presigned *p) {
   struct blok_why why = {{0}};
   char dir[192];
   blok_modules_default(&reg);
-  json_t *doc = genesis_doc();
+  json_t *doc = genesis_doc(1);
   if (blok_genesis_parse(&g, doc, &reg, &why)) abort();
   json_decref(doc);
   snprintf(dir, sizeof dir, "%s/exec", g_dir);
@@ -223,7 +240,8 @@ static double executor_rate(const struct presigned *p) {
 
 struct run {
   const struct presigned *p;
-  char url[64];
+  size_t nodes, inflight_max;
+  char url[NODES_MAX][64]; /* batches go to the nodes in turn; blocks are read from the first */
   double *submit_at, *commit_at;
   _Atomic size_t submitted, committed;
   _Atomic bool failed;
@@ -330,10 +348,10 @@ static void *submitter(void *arg) {
   CURL *c = curl_easy_init();
   struct resp rs = {0};
   char url[128];
-  snprintf(url, sizeof url, "%s/v1/txs", r->url);
   for (size_t i = 0; i < r->p->n && !r->failed; i += BATCH) {
-    while (r->submitted - r->committed > INFLIGHT_MAX && !r->failed)
+    while (r->submitted - r->committed > r->inflight_max && !r->failed)
       usleep(1000);
+    snprintf(url, sizeof url, "%s/v1/txs", r->url[(i / BATCH) % r->nodes]);
     size_t end = i + BATCH < r->p->n ? i + BATCH : r->p->n, len;
     char *body = binary_batch(r->p, i, end, &len);
     double t = now_s();
@@ -361,7 +379,7 @@ static void *poller(void *arg) {
   uint64_t next = 1;
   double deadline = now_s() + 300;
   while (r->committed < r->p->n && !r->failed && now_s() < deadline) {
-    snprintf(url, sizeof url, "%s/v1/blocks/%llu", r->url, (unsigned long long)next);
+    snprintf(url, sizeof url, "%s/v1/blocks/%llu", r->url[0], (unsigned long long)next);
     if (http(c, url, NULL, &rs) != 200) {
       usleep(5000);
       continue;
@@ -404,29 +422,45 @@ static uint16_t free_port(void) {
   return ntohs(a.sin_port);
 }
 
-static pid_t start_node(const char *bin, uint16_t port) {
-  char path[256], http_addr[32];
-  snprintf(path, sizeof path, "%s/keys", g_dir);
-  mkdir(path, 0700);
-  snprintf(path, sizeof path, "%s/keys/validator.key", g_dir);
-  if (blok_keyfile_write(path, &g_validator)) abort();
-  json_t *g = genesis_doc();
-  snprintf(path, sizeof path, "%s/genesis.json", g_dir);
+/* Node k of a network of `nodes` validators in g_dir/vK: its key, the genesis (written once, in
+ * g_dir), a config with the API on ports[k] and, with more than one validator, the network on
+ * ports[k] + P2P_OFFSET with the others as peers. */
+static pid_t start_node(const char *bin, size_t k, size_t nodes, const uint16_t *ports) {
+  char path[256], http_addr[32], p2p_addr[32], vdir[160];
+  snprintf(vdir, sizeof vdir, "%s/v%zu", g_dir, k);
+  mkdir(vdir, 0700);
+  snprintf(path, sizeof path, "%s/validator.key", vdir);
+  if (blok_keyfile_write(path, &g_validators[k])) abort();
+  json_t *g = genesis_doc(nodes);
+  snprintf(path, sizeof path, "%s/genesis.json", vdir);
   json_dump_file(g, path, JSON_INDENT(2));
   json_decref(g);
-  snprintf(http_addr, sizeof http_addr, "127.0.0.1:%u", port);
-  json_t *c =
-      json_pack("{s:s, s:s, s:s, s:s, s:I, s:{s:I, s:I}, s:s}", "data_dir", "node", "genesis",
-                "genesis.json", "validator_key", "keys/validator.key", "http", http_addr,
-                "empty_block_interval_ms", (json_int_t)1000, "mempool", "count_max",
-                (json_int_t)100000, "nonce_window", (json_int_t)4096, "log_level", "warn");
-  snprintf(path, sizeof path, "%s/node.json", g_dir);
+  snprintf(http_addr, sizeof http_addr, "127.0.0.1:%u", ports[k]);
+  json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:{s:I, s:I}, s:s}", "data_dir", "node",
+                        "genesis", "genesis.json", "validator_key", "validator.key", "http",
+                        http_addr, "empty_block_interval_ms", (json_int_t)1000, "mempool",
+                        "count_max", (json_int_t)100000, "nonce_window", (json_int_t)4096,
+                        "log_level", getenv("BLOK_BENCH_LOG") ? getenv("BLOK_BENCH_LOG") : "warn");
+  if (nodes > 1) {
+    json_t *peers = json_array();
+    for (size_t j = 0; j < nodes; j++) {
+      char hex[65], addr[32];
+      if (j == k) continue;
+      blok_hex_encode(hex, sizeof hex, g_validators[j].pk, 32);
+      snprintf(addr, sizeof addr, "127.0.0.1:%u", ports[j] + P2P_OFFSET);
+      json_array_append_new(peers, json_pack("{s:s, s:s}", "public_key", hex, "address", addr));
+    }
+    snprintf(p2p_addr, sizeof p2p_addr, "127.0.0.1:%u", ports[k] + P2P_OFFSET);
+    json_object_set_new(c, "p2p", json_string(p2p_addr));
+    json_object_set_new(c, "peers", peers);
+  }
+  snprintf(path, sizeof path, "%s/node.json", vdir);
   json_dump_file(c, path, JSON_INDENT(2));
   json_decref(c);
   pid_t pid = fork();
   if (pid == 0) {
     char log[256];
-    snprintf(log, sizeof log, "%s/node.log", g_dir);
+    snprintf(log, sizeof log, "%s/node.log", vdir);
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) dup2(fd, 2);
     execl(bin, bin, "node", "--config", path, (char *)NULL);
@@ -435,44 +469,70 @@ static pid_t start_node(const char *bin, uint16_t port) {
   return pid;
 }
 
-static void node_rate(const char *bin, const struct presigned *p, double *tps, double *p50,
-                      double *p99) {
-  static struct run r;
-  uint16_t port = free_port();
-  pid_t pid = start_node(bin, port);
-  r.p = p;
-  snprintf(r.url, sizeof r.url, "http://127.0.0.1:%u", port);
-  r.submit_at = calloc(p->n, sizeof(double));
-  r.commit_at = calloc(p->n, sizeof(double));
-  index_ids(&r);
+/* A free loopback port whose P2P_OFFSET neighbour is free too. */
+static uint16_t free_port_pair(void) {
+  for (;;) {
+    uint16_t p = free_port();
+    if (p < 65535 - P2P_OFFSET && p > 1024) return p;
+  }
+}
+
+static void node_rate(const char *bin, const struct presigned *p, size_t nodes, size_t inflight_max,
+                      double *tps, double *p50, double *p99) {
+  static struct run shared; /* the poller's and the submitter's */
+  struct run *run = &shared;
+  memset(run, 0, sizeof *run);
+  uint16_t ports[NODES_MAX];
+  pid_t pids[NODES_MAX];
+  run->p = p;
+  run->nodes = nodes;
+  run->inflight_max = inflight_max;
+  for (size_t k = 0; k < nodes; k++) {
+    ports[k] = free_port_pair();
+    snprintf(run->url[k], sizeof run->url[k], "http://127.0.0.1:%u", ports[k]);
+  }
+  for (size_t k = 0; k < nodes; k++)
+    pids[k] = start_node(bin, k, nodes, ports);
+  run->submit_at = calloc(p->n, sizeof(double));
+  run->commit_at = calloc(p->n, sizeof(double));
+  index_ids(run);
   CURL *c = curl_easy_init();
   struct resp rs = {0};
   char url[128];
-  snprintf(url, sizeof url, "%s/v1/status", r.url);
-  for (int i = 0; i < 500 && http(c, url, NULL, &rs) != 200; i++)
-    usleep(20000);
+  for (size_t k = 0; k < nodes; k++) {
+    snprintf(url, sizeof url, "%s/v1/status", run->url[k]);
+    for (int i = 0; i < 500 && http(c, url, NULL, &rs) != 200; i++)
+      usleep(20000);
+  }
   pthread_t a, b;
   double t0 = now_s();
-  pthread_create(&b, NULL, poller, &r);
-  pthread_create(&a, NULL, submitter, &r);
+  pthread_create(&b, NULL, poller, run);
+  pthread_create(&a, NULL, submitter, run);
   pthread_join(a, NULL);
   pthread_join(b, NULL);
   double last = 0;
   double *lat = calloc(p->n, sizeof(double));
   for (size_t i = 0; i < p->n; i++) {
-    if (r.commit_at[i] > last) last = r.commit_at[i];
-    lat[i] = r.commit_at[i] - r.submit_at[i];
+    if (run->commit_at[i] > last) last = run->commit_at[i];
+    lat[i] = run->commit_at[i] - run->submit_at[i];
   }
   qsort(lat, p->n, sizeof(double), cmp_double);
-  *tps = r.failed ? 0 : (double)p->n / (last - t0);
+  *tps = run->failed ? 0 : (double)p->n / (last - t0);
   *p50 = lat[p->n / 2] * 1000;
   *p99 = lat[p->n * 99 / 100] * 1000;
-  kill(pid, SIGTERM);
-  waitpid(pid, NULL, 0);
+  for (size_t k = 0; k < nodes; k++)
+    kill(pids[k], SIGTERM);
+  for (size_t k = 0; k < nodes; k++)
+    waitpid(pids[k], NULL, 0);
   free(lat);
+  free(run->submit_at);
+  free(run->commit_at);
+  free(run->slot_key);
+  free(run->slot_val);
   free(rs.data);
   curl_easy_cleanup(c);
-  if (r.failed) fprintf(stderr, "bench_node: the node run failed; see %s/node.log\n", g_dir);
+  if (run->failed)
+    fprintf(stderr, "bench_node: the %zu-node run failed; see %s/v*/node.log\n", nodes, g_dir);
 }
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *f) {
@@ -514,16 +574,36 @@ int main(void) {
          r2[2]);
   static struct presigned p;
   presign(&p, n);
-  double ex = executor_rate(&p);
-  printf("(b) executor_apply_commit_tx_per_s=%.0f (signatures already checked, synced commits)\n",
-         ex);
-  double tps, p50, p99;
-  node_rate(bin, &p, &tps, &p50, &p99);
-  printf(
-      "(c) node_committed_tx_per_s=%.0f submit_to_commit_p50_ms=%.1f p99_ms=%.1f (HTTP, sync on)\n",
-      tps, p50, p99);
-  printf("(d) ratio_node_to_verify_2_threads=%.2f (target 0.60)\n", v2 > 0 ? tps / v2 : 0);
-  if (tps > 0) nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* kept when it failed */
+  const char *only = getenv("BLOK_BENCH_ONLY");
+  bool ok = true;
+  if (only == NULL || strcmp(only, "node") == 0) {
+    double ex = executor_rate(&p);
+    printf("(b) executor_apply_commit_tx_per_s=%.0f (signatures already checked, synced commits)\n",
+           ex);
+    double tps, p50, p99;
+    node_rate(bin, &p, 1, INFLIGHT_MAX, &tps, &p50, &p99);
+    printf("(c) node_committed_tx_per_s=%.0f submit_to_commit_p50_ms=%.1f p99_ms=%.1f (HTTP, sync "
+           "on, %d in flight at most)\n",
+           tps, p50, p99, INFLIGHT_MAX);
+    printf("(d) ratio_node_to_verify_2_threads=%.2f (target 0.60)\n", v2 > 0 ? tps / v2 : 0);
+    ok &= tps > 0;
+  }
+  if (only == NULL || strcmp(only, "cluster") == 0) {
+    e = getenv("BLOK_BENCH_CLUSTER_INFLIGHT");
+    size_t inflight = e ? (size_t)strtoull(e, NULL, 10) : 4000;
+    if (inflight < BATCH || inflight > INFLIGHT_MAX) inflight = 4000;
+    double tps, p50, p99;
+    node_rate(bin, &p, NODES_MAX, inflight, &tps, &p50, &p99);
+    printf("(e) four_validators_committed_tx_per_s=%.0f submit_to_commit_p50_ms=%.1f p99_ms=%.1f "
+           "(HTTP to all four, sync on, %zu in flight at most)\n",
+           tps, p50, p99, inflight);
+    printf("(f) ratio_four_validators_to_verify_2_threads_over_4=%.2f (target 0.60, p50 under 500 "
+           "ms)\n",
+           v2 > 0 ? tps / (v2 / NODES_MAX) : 0);
+    ok &= tps > 0;
+  }
+  if (ok && getenv("BLOK_BENCH_KEEP") == NULL)
+    nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* kept when it failed */
   curl_global_cleanup();
-  return tps > 0 ? 0 : 1;
+  return ok ? 0 : 1;
 }

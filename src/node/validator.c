@@ -24,10 +24,11 @@
 #include "node_internal.h"
 #include "blok/banned.h"
 
-#define GOSSIP_MAX      4096 /* transactions queued for gossip; more are not gossiped */
-#define PRUNE_EVERY     32   /* delete committed proposals every this many heights */
-#define SAFETY_KEY      "safety"
-#define BLOCKS_LOAD_MAX 256
+#define GOSSIP_MAX       4096 /* transactions queued for gossip; more are not gossiped */
+#define PRUNE_EVERY      32   /* delete committed proposals every this many heights */
+#define SAFETY_KEY       "safety"
+#define BLOCKS_LOAD_MAX  256
+#define FILL_TAKE_FACTOR 3 /* see env_fill */
 
 struct blok__validator {
   struct node *n;
@@ -218,23 +219,32 @@ static size_t env_waiting(void *ctx) {
 }
 
 /* The leader's block from the mempool. Transactions go back at once: they leave the pool when
- * a block holding them commits. Ones the parent chain already holds come out as stale or gap
- * by nonce and are skipped; ones refused for good are removed with their reason. */
+ * a block holding them commits. Ones the uncommitted parents already hold come out first (the
+ * pool orders by committed nonces), so it takes up to FILL_TAKE_FACTOR blocks' worth and skips
+ * them by nonce before anything else is checked; ones refused for good are removed with their
+ * reason. */
 static enum blok_err env_fill(void *ctx, struct blok_exec *x) {
   struct blok__validator *v = ctx;
   struct node *n = v->n;
-  BLOK_TRY(blok_mempool_take(n->mp, &n->batch, n->c->block_txs_max, n->c->block_bytes_max));
+  size_t txs_max = n->c->block_txs_max, bytes_max = n->c->block_bytes_max, bytes = 0;
+  BLOK_TRY(blok_mempool_take(n->mp, &n->batch, txs_max * FILL_TAKE_FACTOR,
+                             bytes_max * FILL_TAKE_FACTOR));
   enum blok_err rc = BLOK_OK;
   for (size_t i = 0; rc == BLOK_OK && i < n->batch.count; i++) {
     const struct blok_tx *tx = &n->batch.txs[i];
+    uint64_t next;
+    rc = blok_exec_next_nonce(x, tx->sender, &next);
+    if (rc != BLOK_OK || tx->nonce != next) continue; /* in a parent already, or after a gap */
+    if (bytes + tx->raw_len > bytes_max) continue;
     struct blok_tx_result res, refusal = {0};
     struct blok_why why = {{0}};
     enum blok_err e = blok_exec_tx(x, tx, true, &res, &why);
-    if (e == BLOK_ENOMEM || e == BLOK_ESTORE || e == BLOK_EIO)
+    if (e == BLOK_ENOMEM || e == BLOK_ESTORE || e == BLOK_EIO) {
       rc = e;
-    else if (e == BLOK_ESTALE || e == BLOK_EGAP || e == BLOK_EFULL)
-      continue;
-    else if (e != BLOK_OK) {
+    } else if (e == BLOK_OK) {
+      bytes += tx->raw_len;
+      if (blok_exec_tx_count(x) >= txs_max) break;
+    } else if (e != BLOK_EFULL) {
       refusal.code = e;
       snprintf(refusal.msg, sizeof refusal.msg, "%s", why.msg);
       blok_mempool_remove(n->mp, tx->id, &refusal);
