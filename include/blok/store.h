@@ -53,6 +53,11 @@ BLOK_WUR enum blok_err blok_store_table_shared(struct blok_store *s, const char 
                                                unsigned *id);
 /* The current map size, for tests and metrics. */
 size_t blok_store_map_size(const struct blok_store *s);
+/* Called on the writing thread just before a full map grows. Growing waits until no read
+ * transaction is open in the process, so a writer that holds read transactions of its own (the
+ * ledger's executions keep read views open between transactions) must end them here, or it
+ * waits for itself. One hook per store (NULL removes it); set it before the first write. */
+void blok_store_set_grow_hook(struct blok_store *s, void (*fn)(void *ctx), void *ctx);
 
 typedef enum blok_err (*blok_store_write_fn)(struct blok_txn *t, void *arg);
 /* Runs fn in one write transaction and commits it (synced unless unsynced_for_bench). When fn

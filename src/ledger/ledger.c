@@ -208,6 +208,10 @@ static enum blok_err open_genesis(struct blok_ledger *l, struct blok_why *why) {
   return rc;
 }
 
+static void close_views(void *ctx) {
+  blok__exec_close_views(ctx);
+}
+
 enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *store,
                                const struct blok_registry *reg, const struct blok_genesis *g,
                                struct blok_why *why) {
@@ -217,6 +221,9 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
   l->reg = reg;
   l->g = g;
   pthread_mutex_init(&l->head_mu, NULL);
+  /* Any write on the execution thread (a commit, or the node's consensus records) may grow the
+   * map, which waits for every reader: the executions' views must end first. */
+  blok_store_set_grow_hook(store, close_views, l);
   enum blok_err rc = blok_validators_hash(g->validators[0], g->validator_count, l->validators_hash);
   for (size_t i = 0; rc == BLOK_OK && i < reg->count; i++)
     if (reg->modules[i]->open) rc = reg->modules[i]->open(store);
@@ -235,6 +242,7 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
 
 void blok_ledger_close(struct blok_ledger *l) {
   if (l == NULL) return;
+  blok_store_set_grow_hook(l->store, NULL, NULL);
   pthread_mutex_destroy(&l->head_mu);
   free(l);
 }

@@ -30,6 +30,8 @@ struct blok_store {
   unsigned count;
   size_t map_size;
   pthread_rwlock_t resize;
+  void (*grow_hook)(void *ctx);
+  void *grow_ctx;
 };
 
 struct blok_txn {
@@ -154,7 +156,13 @@ size_t blok_store_map_size(const struct blok_store *s) {
   return s->map_size;
 }
 
+void blok_store_set_grow_hook(struct blok_store *s, void (*fn)(void *ctx), void *ctx) {
+  s->grow_hook = fn;
+  s->grow_ctx = ctx;
+}
+
 static enum blok_err grow(struct blok_store *s) {
+  if (s->grow_hook) s->grow_hook(s->grow_ctx); /* this thread's own readers end first */
   pthread_rwlock_wrlock(&s->resize);
   size_t want = s->map_size * 2;
   int rc = mdb_env_set_mapsize(s->env, want);

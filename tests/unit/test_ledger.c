@@ -4,6 +4,7 @@
  * the header's roots, the certificate, state proofs against the header, reopening the store,
  * refusing another chain's data folder, and the same state root from a replay.
  */
+#include <signal.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -23,6 +24,7 @@ struct world {
   struct blok_genesis g;
   struct blok_store *store;
   struct blok_ledger *l;
+  size_t map_size_bytes; /* 0: the default */
 };
 
 static void keypair(struct blok_sign_keypair *kp, uint8_t seed_byte) {
@@ -55,7 +57,7 @@ static void open_world(struct world *w, const char *chain, enum blok_err want) {
   json_t *doc = genesis_doc(w, chain);
   assert_int_equal(blok_genesis_parse(&w->g, doc, &w->reg, &why), BLOK_OK);
   json_decref(doc);
-  struct blok_store_opts o = {.dir = w->dir};
+  struct blok_store_opts o = {.dir = w->dir, .map_size_bytes = w->map_size_bytes};
   assert_int_equal(blok_store_open(&w->store, &o), BLOK_OK);
   enum blok_err rc = blok_ledger_open(&w->l, w->store, &w->reg, &w->g, &why);
   if (rc != want) fail_msg("ledger open: %s (%s)", blok_err_name(rc), why.msg);
@@ -507,10 +509,76 @@ static void test_speculative(void **state) {
   teardown(&v);
 }
 
+struct big_put {
+  unsigned table;
+  struct blok_buf *value;
+};
+
+static enum blok_err big_put_fn(struct blok_txn *t, void *arg) {
+  const struct big_put *p = arg;
+  return blok_txn_put(t, p->table, "big", 3, p->value->data, p->value->len);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "test_grow_with_open_views: the write waited for itself\n";
+  if (write(2, msg, sizeof msg - 1) < 0) _exit(2);
+  _exit(1);
+}
+
+/*
+ * A write on the execution thread while executions hold read views (the node writes its
+ * consensus records between a proposal's execution and its commit) must grow a full map
+ * instead of waiting forever for those views: the ledger ends them through the store's grow
+ * hook. A deadlock here ends the test by SIGALRM.
+ */
+static void test_grow_with_open_views(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  w.map_size_bytes = 256 << 10;
+  open_world(&w, "blokauto-test", BLOK_OK);
+  unsigned table;
+  assert_int_equal(blok_store_table(w.store, "test.big", &table), BLOK_OK);
+  struct blok_exec *a = spec_block(&w, NULL, w.g.time_ms + 1000, 1);
+  spec_anchor(a, &w.maker, 1, "view open");
+  struct blok_header ha;
+  assert_int_equal(blok_exec_finish(a, &ha), BLOK_OK);
+  struct blok_exec *b = spec_block(&w, a, w.g.time_ms + 2000, 2);
+  uint64_t next;
+  assert_int_equal(blok_exec_next_nonce(b, w.maker.pk, &next), BLOK_OK); /* b's view opens */
+  struct blok_buf value;
+  blok_buf_init(&value, 4 << 20);
+  static uint8_t chunk[4096];
+  for (size_t i = 0; i < 256; i++)
+    assert_int_equal(blok_buf_append(&value, chunk, sizeof chunk), BLOK_OK); /* 1 MiB > map */
+  size_t before = blok_store_map_size(w.store);
+  signal(SIGALRM, on_alarm);
+  alarm(30);
+  struct big_put p = {table, &value};
+  assert_int_equal(blok_store_write(w.store, big_put_fn, &p), BLOK_OK);
+  alarm(0);
+  assert_true(blok_store_map_size(w.store) > before);
+  /* The executions go on after their views ended: b reads again and everything commits. */
+  assert_int_equal(blok_exec_next_nonce(b, w.maker.pk, &next), BLOK_OK);
+  assert_int_equal(next, 2);
+  spec_anchor(b, &w.maker, 2, "after the growth");
+  struct blok_header hb;
+  assert_int_equal(blok_exec_finish(b, &hb), BLOK_OK);
+  commit_spec(&w, a, &ha);
+  commit_spec(&w, b, &hb);
+  blok_exec_free(a);
+  blok_exec_free(b);
+  blok_buf_release(&value);
+  close_world(&w);
+  teardown(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_speculative),
+      cmocka_unit_test(test_grow_with_open_views),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
