@@ -83,6 +83,8 @@ BLOK_WUR enum blok_err blok_exec_begin_on(struct blok_ledger *l, struct blok_exe
 BLOK_WUR enum blok_err blok_exec_tx(struct blok_exec *x, const struct blok_tx *tx, bool sig_checked,
                                     struct blok_tx_result *result, struct blok_why *why);
 size_t blok_exec_tx_count(const struct blok_exec *x);
+/* How many of its transactions the modules refused (in the block, none of their writes kept). */
+size_t blok_exec_failed_count(const struct blok_exec *x);
 /* The nonce the sender's next transaction must carry, as of this execution. */
 BLOK_WUR enum blok_err blok_exec_next_nonce(struct blok_exec *x, const uint8_t sender[32],
                                             uint64_t *out);

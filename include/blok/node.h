@@ -12,8 +12,9 @@
 
 #include "blok/mempool.h"
 
-#define BLOK_NODE_CONFIG_BYTES_MAX (64 * 1024)
-#define BLOK_NODE_PEERS_MAX        BLOK_VALIDATORS_MAX
+#define BLOK_NODE_CONFIG_BYTES_MAX  (64 * 1024)
+#define BLOK_NODE_PEERS_MAX         BLOK_VALIDATORS_MAX
+#define BLOK_NODE_ROUND_TIMEOUT_MAX 600000
 
 struct blok_node_config {
   char data_dir[PATH_MAX]; /* the LMDB store goes in data_dir/ledger */
@@ -39,7 +40,9 @@ struct blok_node_config {
     char host[64];
     uint16_t port;
   } peers[BLOK_VALIDATORS_MAX];
-  uint64_t round_timeout_ms; /* the pacemaker's base timeout; default 1000 */
+  /* The pacemaker's base timeout; default twice empty_block_interval_ms. A leader with nothing
+   * to propose proposes an empty block after min(empty_block_interval_ms, this / 2). */
+  uint64_t round_timeout_ms;
 };
 
 /* Reads a config file (JSON, at most 64 KiB; docs/NODE.md). Relative paths in it are taken

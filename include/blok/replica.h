@@ -35,8 +35,10 @@ struct blok_replica_env {
   size_t (*waiting)(void *ctx);
   /* Write and sync the safety record; nothing is sent before it returns BLOK_OK. */
   enum blok_err (*persist)(void *ctx, const uint8_t *record, size_t len);
-  /* Write and sync a proposal this replica accepted or made (its frame), before its vote
-   * leaves: after a crash its certified blocks may exist nowhere else. */
+  /* Write a proposal this replica accepted or made (its frame): after a crash its certified
+   * blocks may exist nowhere else. The replica calls persist before any vote or timeout
+   * leaves, so the write may wait for that persist and share its sync (the simulator's disk
+   * keeps a staged proposal only once a persist followed). */
   enum blok_err (*persist_block)(void *ctx, uint64_t height, const uint8_t *frame, size_t len);
   /* Proposals at or below this height may be deleted: they are committed or lost. */
   void (*prune_blocks)(void *ctx, uint64_t committed_height);
@@ -44,9 +46,10 @@ struct blok_replica_env {
   enum blok_err (*fill)(void *ctx, struct blok_exec *x);
   /* Whether a transaction's signature was verified already; may be NULL. */
   blok_sig_known_fn known;
-  /* After a block is committed to the ledger; may be NULL. */
+  /* After a block is committed to the ledger (failed: its transactions a module refused);
+   * may be NULL. */
   void (*committed)(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                    const uint8_t *block, size_t len);
+                    const uint8_t *block, size_t len, size_t failed);
   /* Transactions a peer gossiped (m->items); may be NULL. */
   void (*txs)(void *ctx, size_t from, const struct blok_wire_msg *m);
 };
@@ -55,7 +58,8 @@ struct blok_replica_config {
   size_t self;                         /* index in the genesis validators */
   const struct blok_sign_keypair *key; /* kept by the caller */
   uint64_t base_timeout_ms, max_timeout_ms;
-  /* A leader builds its block this long after entering the round when transactions wait,
+  /* A leader builds its block this long after entering the round when transactions wait or
+   * the block it extends holds transactions not committed yet (the next block commits them),
    * else after empty_block_ms (keep it below base_timeout_ms, or idle rounds time out). */
   uint64_t block_delay_ms, empty_block_ms;
   const uint8_t *safety_record; /* the last persisted one (NULL: none yet) */
@@ -89,6 +93,9 @@ BLOK_WUR enum blok_err blok_replica_timer(struct blok_replica *r, uint64_t round
 /* The build timer fired: build and propose the block of the round this replica leads (if it
  * still leads the current round). */
 BLOK_WUR enum blok_err blok_replica_build(struct blok_replica *r);
+/* Transactions arrived in the mempool: a leader waiting empty_block_ms to build an empty
+ * block builds after block_delay_ms instead. */
+void blok_replica_txs_waiting(struct blok_replica *r);
 uint64_t blok_replica_round(const struct blok_replica *r);
 void blok_replica_stats(const struct blok_replica *r, struct blok_replica_stats *out);
 /* One line on the replica's consensus state, for logs and the simulator. */

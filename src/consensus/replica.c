@@ -49,6 +49,7 @@ struct blok_replica {
   struct pending pending[PENDING_MAX];
   struct blok_replica_config cfg;
   bool build_armed; /* a PROPOSE waits for the build timer */
+  bool build_empty; /* ... set to empty_block_ms: nothing was waiting */
   struct blok_cons_action build_act;
   size_t ready_count; /* headers of blocks built, to hand to the core after the actions */
   struct blok_header ready[READY_MAX];
@@ -213,10 +214,31 @@ static enum blok_err commit(struct blok_replica *r, const struct blok_cons_actio
     blok_buf_clear(&r->tmp);
     BLOK_TRY(blok_exec_encode(b->x, &r->tmp));
     blok_ledger_head(r->l, &h, NULL);
-    r->env.committed(r->env.ctx, &h, a->hash, r->tmp.data, r->tmp.len);
+    r->env.committed(r->env.ctx, &h, a->hash, r->tmp.data, r->tmp.len,
+                     blok_exec_failed_count(b->x));
   }
   prune_blocks(r);
   return BLOK_OK;
+}
+
+/* A PROPOSE waits for the build timer: not at once, for a leader with nothing to propose
+ * waits, or n = 1 would spin. Soon when transactions wait, or when the parent holds
+ * transactions that only the next certified block commits (two-chain rule); else an empty
+ * block after empty_block_ms. */
+static void arm_build(struct blok_replica *r, const struct blok_cons_action *a) {
+  struct blok_exec *px;
+  bool soon = r->env.waiting && r->env.waiting(r->env.ctx) > 0;
+  if (!soon && parent_exec(r, a->hash, &px) && px != NULL) soon = blok_exec_tx_count(px) > 0;
+  r->build_armed = true;
+  r->build_empty = !soon;
+  r->build_act = *a;
+  r->env.set_build_timer(r->env.ctx, soon ? r->cfg.block_delay_ms : r->cfg.empty_block_ms);
+}
+
+void blok_replica_txs_waiting(struct blok_replica *r) {
+  if (!r->build_armed || !r->build_empty) return;
+  r->build_empty = false;
+  r->env.set_build_timer(r->env.ctx, r->cfg.block_delay_ms);
 }
 
 /* Performs the actions in order; a failed persist stops everything after it. */
@@ -248,14 +270,9 @@ static enum blok_err perform(struct blok_replica *r) {
       case BLOK_CONS_ACT_SET_TIMER:
         r->env.set_timer(r->env.ctx, a->round, a->delay_ms);
         break;
-      case BLOK_CONS_ACT_PROPOSE: {
-        /* Not at once: a leader with nothing to propose waits, or n = 1 would spin. */
-        size_t waiting = r->env.waiting ? r->env.waiting(r->env.ctx) : 0;
-        r->build_armed = true;
-        r->build_act = *a;
-        r->env.set_build_timer(r->env.ctx, waiting ? r->cfg.block_delay_ms : r->cfg.empty_block_ms);
+      case BLOK_CONS_ACT_PROPOSE:
+        arm_build(r, a);
         break;
-      }
     }
     if (first == BLOK_OK) first = rc;
   }
@@ -426,7 +443,8 @@ static enum blok_err on_sync_reply(struct blok_replica *r, size_t from) {
                            r->env.ctx, &x, &why);
     if (rc == BLOK_OK) rc = blok_ledger_commit(r->l, x, qc);
     if (rc == BLOK_OK && r->env.committed)
-      r->env.committed(r->env.ctx, &h, hash, r->msg->items[i], r->msg->item_lens[i]);
+      r->env.committed(r->env.ctx, &h, hash, r->msg->items[i], r->msg->item_lens[i],
+                       blok_exec_failed_count(x));
     if (b == NULL) blok_exec_free(x);
     if (rc == BLOK_OK) {
       done++;

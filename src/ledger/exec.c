@@ -292,6 +292,13 @@ size_t blok_exec_tx_count(const struct blok_exec *x) {
   return x->h.tx_count;
 }
 
+size_t blok_exec_failed_count(const struct blok_exec *x) {
+  size_t failed = 0;
+  for (size_t i = 0; i < x->h.tx_count; i++)
+    failed += x->results[i].r.code != BLOK_OK;
+  return failed;
+}
+
 /* State-tree nodes: this block's and its uncommitted ancestors' in memory, older ones in
  * LMDB. */
 static enum blok_err layered_get(void *ctx, const uint8_t hash[32], struct blok_smt_node *out) {

@@ -168,7 +168,12 @@ static enum blok_err parse(struct blok_node_config *c, const json_t *doc, const 
     c->has_p2p = true;
   }
   BLOK_TRY(parse_peers(c, json_object_get(doc, "peers"), why));
-  BLOK_TRY(uint_field(doc, "round_timeout_ms", 100, 600000, &c->round_timeout_ms, why));
+  /* Without one, rounds time out after two empty-block intervals: an idle leader proposes its
+   * empty block in time (docs/NODE.md). */
+  c->round_timeout_ms =
+      empty * 2 < BLOK_NODE_ROUND_TIMEOUT_MAX ? empty * 2 : BLOK_NODE_ROUND_TIMEOUT_MAX;
+  BLOK_TRY(uint_field(doc, "round_timeout_ms", 100, BLOK_NODE_ROUND_TIMEOUT_MAX,
+                      &c->round_timeout_ms, why));
   const json_t *lv = json_object_get(doc, "log_level");
   if (lv && (!json_is_string(lv) || blok_log_level_parse(json_string_value(lv)) < 0))
     return blok_refuse(why, BLOK_EFORMAT, "log_level: debug, info, warn or error");
@@ -189,7 +194,6 @@ enum blok_err blok_node_config_load(struct blok_node_config *c, const char *path
   c->block_txs_max = 5000;
   c->block_bytes_max = (size_t)8 << 20;
   c->log_level = BLOK_LOG_INFO;
-  c->round_timeout_ms = 1000;
   json_t *doc;
   BLOK_TRY(
       blok_json_load_file(path, BLOK_NODE_CONFIG_BYTES_MAX, JSON_REJECT_DUPLICATES, &doc, why));

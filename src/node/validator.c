@@ -1,11 +1,14 @@
 /*
- * Consensus mode of the node (docs/NODE.md, "Several validators"): the replica
- * (blok/replica.h) over the validators' network (blok/net.h) on the node's libuv loop, with
- * the node's mempool, API and LMDB store.
+ * The node's validator (docs/NODE.md, "Consensus"): the replica (blok/replica.h) on the node's
+ * libuv loop, with the node's mempool, API and LMDB store, and over the validators' network
+ * (blok/net.h) when the genesis lists more than one. One validator runs the same protocol
+ * with n = 1: it votes for its own blocks and needs no network.
  *
  * Persistence: the safety record and the proposals the replica accepted live in two tables of
- * the node's store, each written in its own synced LMDB transaction before the replica lets a
- * vote or timeout leave; proposals at or below the committed head are deleted now and then.
+ * the node's store. A proposal is staged and written in the same synced LMDB transaction as the
+ * safety record that follows it (the vote for it), or at the end of the replica call when no
+ * vote follows; nothing leaves before that write returns. Proposals at or below the committed
+ * head are deleted now and then.
  *
  * Transactions: a client's transaction accepted by the API is gossiped to the other validators
  * in TXS frames (API threads queue it, the loop sends it); a validator's mempool takes what
@@ -16,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "blok/log.h"
 #include "blok/net.h"
@@ -29,6 +33,12 @@
 #define SAFETY_KEY       "safety"
 #define BLOCKS_LOAD_MAX  256
 #define FILL_TAKE_FACTOR 3 /* see env_fill */
+#define STAGED_MAX       4 /* proposals waiting to be written with the safety record */
+
+struct staged {
+  uint8_t key[40]; /* height (big-endian) || SHA-256 of the frame */
+  struct blok_buf frame;
+};
 
 struct blok__validator {
   struct node *n;
@@ -44,39 +54,57 @@ struct blok__validator {
   size_t gossip_lens[GOSSIP_MAX];
   struct blok_buf frame;
   uint64_t pruned_at;
+  uint64_t step_started_us; /* when the replica call under way began (for the metrics) */
+  struct staged staged[STAGED_MAX];
+  size_t staged_count;
   bool handles_open;
   int handles_closed;
 };
 
 /* --- the store: safety record and proposals ----------------------------------------------- */
 
-struct put_arg {
-  unsigned table;
-  const void *key;
-  size_t key_len;
-  const uint8_t *val;
-  size_t val_len;
+/* The staged proposals and, when rec is set, the safety record: one synced transaction. */
+struct persist_arg {
+  struct blok__validator *v;
+  const uint8_t *rec;
+  size_t len;
 };
 
-static enum blok_err put_fn(struct blok_txn *t, void *arg) {
-  const struct put_arg *p = arg;
-  return blok_txn_put(t, p->table, p->key, p->key_len, p->val, p->val_len);
+static enum blok_err persist_fn(struct blok_txn *t, void *arg) {
+  const struct persist_arg *p = arg;
+  struct blok__validator *v = p->v;
+  for (size_t i = 0; i < v->staged_count; i++)
+    BLOK_TRY(blok_txn_put(t, v->t_blocks, v->staged[i].key, sizeof v->staged[i].key,
+                          v->staged[i].frame.data, v->staged[i].frame.len));
+  if (p->rec == NULL) return BLOK_OK;
+  return blok_txn_put(t, v->t_safety, SAFETY_KEY, strlen(SAFETY_KEY), p->rec, p->len);
+}
+
+static enum blok_err persist(struct blok__validator *v, const uint8_t *rec, size_t len) {
+  if (rec == NULL && v->staged_count == 0) return BLOK_OK;
+  struct persist_arg p = {v, rec, len};
+  BLOK_TRY(blok_store_write(v->n->store, persist_fn, &p));
+  v->staged_count = 0;
+  return BLOK_OK;
 }
 
 static enum blok_err env_persist(void *ctx, const uint8_t *rec, size_t len) {
-  struct blok__validator *v = ctx;
-  struct put_arg p = {v->t_safety, SAFETY_KEY, strlen(SAFETY_KEY), rec, len};
-  return blok_store_write(v->n->store, put_fn, &p);
+  return persist(ctx, rec, len);
 }
 
+/* Staged, written with the next safety record (the replica persists one before any vote or
+ * timeout leaves), or at the end of the replica call: one synced write where there were two. */
 static enum blok_err env_persist_block(void *ctx, uint64_t height, const uint8_t *frame,
                                        size_t len) {
   struct blok__validator *v = ctx;
-  uint8_t key[40];
-  blok_store_u64_key(key, height);
-  blok_sha256(key + 8, frame, len);
-  struct put_arg p = {v->t_blocks, key, sizeof key, frame, len};
-  return blok_store_write(v->n->store, put_fn, &p);
+  if (v->staged_count == STAGED_MAX) BLOK_TRY(persist(v, NULL, 0));
+  struct staged *s = &v->staged[v->staged_count];
+  blok_store_u64_key(s->key, height);
+  blok_sha256(s->key + 8, frame, len);
+  blok_buf_clear(&s->frame);
+  BLOK_TRY(blok_buf_append(&s->frame, frame, len));
+  v->staged_count++;
+  return BLOK_OK;
 }
 
 struct prune_arg {
@@ -178,26 +206,58 @@ static uint64_t env_now(void *ctx) {
 
 static void env_send(void *ctx, size_t to, const uint8_t *frame, size_t len) {
   struct blok__validator *v = ctx;
+  if (v->net == NULL) return; /* one validator: nobody to send to */
   enum blok_err rc = blok_net_send(v->net, v->n->g.validators[to], frame, len);
   if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "send", "to=%zu error=%s", to, blok_err_name(rc));
 }
 
 static void env_broadcast(void *ctx, const uint8_t *frame, size_t len) {
   struct blok__validator *v = ctx;
+  if (v->net == NULL) return;
   enum blok_err rc = blok_net_broadcast(v->net, frame, len, 0);
   if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "broadcast", "error=%s", blok_err_name(rc));
 }
 
+static uint64_t monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Before each call into the replica. */
+static void step_begin(struct blok__validator *v) {
+  v->step_started_us = monotonic_us();
+}
+
+/* What a replica call returned. A store that cannot write (disk full, I/O error) stops the
+ * node with exit status 1 rather than letting it go on with a head or a safety record it could
+ * not write; anything else was a peer's bad message or a refused step, logged. */
+static void step_end(struct blok__validator *v, enum blok_err rc, const char *what, size_t from) {
+  enum blok_err prc = persist(v, NULL, 0); /* proposals no vote followed */
+  if (prc != BLOK_OK) rc = prc;
+  if (rc == BLOK_OK || rc == BLOK_EDUPLICATE) return;
+  if (rc == BLOK_ESTORE || rc == BLOK_EIO || rc == BLOK_ENOMEM || rc == BLOK_EMAPFULL) {
+    blok_log(BLOK_LOG_ERROR, what, "error=%s action=stop", blok_err_name(rc));
+    blok__node_stop(v->n, 1);
+    return;
+  }
+  blok_log(BLOK_LOG_DEBUG, what, "from=%zu error=%s", from, blok_err_name(rc));
+}
+
 static void on_round_timer(uv_timer_t *t) {
   struct blok__validator *v = t->data;
-  enum blok_err rc = blok_replica_timer(v->r, v->timer_round);
-  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "timeout", "error=%s", blok_err_name(rc));
+  step_begin(v);
+  step_end(v, blok_replica_timer(v->r, v->timer_round), "timeout", v->n->self);
 }
 
 static void on_build_timer(uv_timer_t *t) {
   struct blok__validator *v = t->data;
-  enum blok_err rc = blok_replica_build(v->r);
-  if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "propose", "error=%s", blok_err_name(rc));
+  step_begin(v);
+  step_end(v, blok_replica_build(v->r), "propose", v->n->self);
+}
+
+void blok__validator_txs_waiting(struct node *n) {
+  if (n->v && n->v->r) blok_replica_txs_waiting(n->v->r);
 }
 
 static void env_set_timer(void *ctx, uint64_t round, uint64_t delay_ms) {
@@ -260,7 +320,7 @@ static bool env_known(void *ctx, const uint8_t id[32]) {
 }
 
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                          const uint8_t *block, size_t len) {
+                          const uint8_t *block, size_t len, size_t failed) {
   struct blok__validator *v = ctx;
   struct node *n = v->n;
   (void)hash;
@@ -278,10 +338,14 @@ static void env_committed(void *ctx, const struct blok_header *h, const uint8_t 
   n->metrics.height = h->height;
   n->metrics.blocks_committed++;
   n->metrics.txs_committed += h->tx_count;
+  n->metrics.txs_failed += failed;
   n->metrics.last_block_interval_ms = now - n->last_block_ms;
+  uint64_t took_us = monotonic_us() - v->step_started_us;
+  n->metrics.last_block_commit_us = took_us;
   n->last_block_ms = now;
-  blok_log(BLOK_LOG_INFO, "block", "height=%llu round=%llu txs=%u", (unsigned long long)h->height,
-           (unsigned long long)h->round, h->tx_count);
+  blok_log(BLOK_LOG_INFO, "block", "height=%llu round=%llu txs=%u failed=%zu took_ms=%.2f",
+           (unsigned long long)h->height, (unsigned long long)h->round, h->tx_count, failed,
+           (double)took_us / 1000.0);
 }
 
 static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
@@ -304,10 +368,8 @@ static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *byte
   if (flags & BLOK_NET_OBSERVER) return;
   for (size_t i = 0; i < v->n->g.validator_count; i++) {
     if (memcmp(v->n->g.validators[i], pk, 32) != 0) continue;
-    enum blok_err rc = blok_replica_receive(v->r, i, bytes, len);
-    if (rc != BLOK_OK && rc != BLOK_EDUPLICATE)
-      blok_log(BLOK_LOG_DEBUG, "refused", "from=%zu kind=%u error=%s", i, len ? bytes[0] : 0,
-               blok_err_name(rc));
+    step_begin(v);
+    step_end(v, blok_replica_receive(v->r, i, bytes, len), "refused", i);
     return;
   }
 }
@@ -333,7 +395,7 @@ static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
 void blok__validator_gossip(void *ctx, const uint8_t *raw, size_t len) {
   struct node *n = ctx;
   struct blok__validator *v = n->v;
-  if (v == NULL) return;
+  if (v == NULL || v->net == NULL) return; /* set before the API starts; none with n = 1 */
   uint8_t *copy = dup_bytes(raw, len);
   if (copy == NULL) return;
   pthread_mutex_lock(&v->gossip_mu);
@@ -375,25 +437,18 @@ enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
   n->v = v;
   pthread_mutex_init(&v->gossip_mu, NULL);
   blok_buf_init(&v->frame, BLOK_WIRE_FRAME_MAX);
+  for (size_t i = 0; i < STAGED_MAX; i++)
+    blok_buf_init(&v->staged[i].frame, BLOK_WIRE_FRAME_MAX);
   enum blok_err rc = blok_store_table(n->store, "consensus.safety", &v->t_safety);
   if (rc == BLOK_OK) rc = blok_store_table(n->store, "consensus.proposals", &v->t_blocks);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "consensus tables: %s", blok_strerror(rc));
   return BLOK_OK;
 }
 
-enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
-  struct blok__validator *v = n->v;
+/* The validators' network, from the config's p2p address and peers. */
+static enum blok_err open_network(struct blok__validator *v, struct blok_why *why) {
+  struct node *n = v->n;
   const struct blok_node_config *c = n->c;
-  uv_timer_init(&n->loop, &v->round_timer);
-  uv_timer_init(&n->loop, &v->build_timer);
-  uv_async_init(&n->loop, &v->gossip_async, on_gossip);
-  v->round_timer.data = v->build_timer.data = v->gossip_async.data = v;
-  v->handles_open = true;
-  if (!c->has_p2p)
-    return blok_refuse(why, BLOK_EINVAL,
-                       "genesis lists %zu validators: the config needs p2p "
-                       "(HOST:PORT to listen on) and peers",
-                       n->g.validator_count);
   static struct blok_net_peer peers[BLOK_NODE_PEERS_MAX];
   for (size_t i = 0; i < c->peer_count; i++) {
     bool known = false;
@@ -416,7 +471,23 @@ enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
   };
   struct blok_net_callbacks cb = {
       .on_message = on_message, .on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .user = v};
-  BLOK_TRY(blok_net_open(&v->net, &n->loop, &nc, &cb, why));
+  return blok_net_open(&v->net, &n->loop, &nc, &cb, why);
+}
+
+enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
+  struct blok__validator *v = n->v;
+  const struct blok_node_config *c = n->c;
+  uv_timer_init(&n->loop, &v->round_timer);
+  uv_timer_init(&n->loop, &v->build_timer);
+  uv_async_init(&n->loop, &v->gossip_async, on_gossip);
+  v->round_timer.data = v->build_timer.data = v->gossip_async.data = v;
+  v->handles_open = true;
+  if (n->g.validator_count > 1 && !c->has_p2p)
+    return blok_refuse(why, BLOK_EINVAL,
+                       "genesis lists %zu validators: the config needs p2p "
+                       "(HOST:PORT to listen on) and peers",
+                       n->g.validator_count);
+  if (c->has_p2p) BLOK_TRY(open_network(v, why));
   struct loaded ld;
   enum blok_err rc = load(v, &ld);
   if (rc != BLOK_OK) {
@@ -455,12 +526,17 @@ enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
       .block_count = ld.count,
   };
   rc = blok_replica_open(&v->r, n->l, &rc_cfg, &env);
+  step_begin(v);
   if (rc == BLOK_OK) rc = blok_replica_start(v->r);
   loaded_free(&ld);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "consensus: %s", blok_strerror(rc));
-  blok_log(BLOK_LOG_INFO, "consensus", "validator=%zu of=%zu p2p=%s:%u peers=%zu round=%llu",
-           n->self, n->g.validator_count, c->p2p_host, (unsigned)blok_net_listen_port(v->net),
-           c->peer_count, (unsigned long long)blok_replica_round(v->r));
+  if (v->net)
+    blok_log(BLOK_LOG_INFO, "consensus", "validator=%zu of=%zu p2p=%s:%u peers=%zu round=%llu",
+             n->self, n->g.validator_count, c->p2p_host, (unsigned)blok_net_listen_port(v->net),
+             c->peer_count, (unsigned long long)blok_replica_round(v->r));
+  else
+    blok_log(BLOK_LOG_INFO, "consensus", "validator=%zu of=%zu round=%llu", n->self,
+             n->g.validator_count, (unsigned long long)blok_replica_round(v->r));
   return BLOK_OK;
 }
 
@@ -483,6 +559,8 @@ void blok__validator_stop(struct node *n) {
   for (size_t i = 0; i < v->gossip_count; i++)
     free(v->gossip[i]);
   blok_buf_release(&v->frame);
+  for (size_t i = 0; i < STAGED_MAX; i++)
+    blok_buf_release(&v->staged[i].frame);
   pthread_mutex_destroy(&v->gossip_mu);
   free(v);
   n->v = NULL;

@@ -11,9 +11,10 @@
  *
  * Faults, by seed: message drops, duplicates, delays and so reordering; symmetric and one-way
  * partitions that come and heal; crashes and restarts (a restarted node keeps only what it
- * synced: its LMDB commits and its safety record; its mempool, uncommitted blocks and timers
- * are lost); Byzantine twins (a second node with a validator's key, and its own state, which
- * equivocates). Then every fault heals and the cluster must commit again.
+ * synced: its LMDB commits, its safety record and the proposals written before it; proposals
+ * written after the last persist, its mempool, uncommitted blocks and timers are lost); Byzantine
+ * twins (a second node with a validator's key, and its own state, which equivocates). Then every
+ * fault heals and the cluster must commit again.
  *
  * Invariants, checked as the run goes: no two blocks committed at one height by honest nodes
  * (and so one state root per height); no honest validator signs two different votes in one
@@ -91,6 +92,7 @@ struct node {
   uint8_t *disk_frames[64];
   size_t disk_lens[64];
   uint64_t disk_heights[64];
+  bool disk_synced[64]; /* false: written, lost in a crash unless a persist followed */
   uint64_t timer_gen, build_gen;
   size_t pool_count;
   struct pooled pool[POOL_MAX];
@@ -297,11 +299,15 @@ static size_t env_waiting(void *ctx) {
   return ((struct node *)ctx)->pool_count;
 }
 
+/* The safety record is synced, and with it every proposal written before (persist_block's
+ * contract lets a node defer a proposal's write to the next persist, as the node does). */
 static enum blok_err env_persist(void *ctx, const uint8_t *rec, size_t len) {
   struct node *nd = ctx;
   if (len > sizeof nd->safety) return BLOK_ETOOLONG;
   memcpy(nd->safety, rec, len);
   nd->safety_len = len;
+  for (size_t i = 0; i < nd->disk_blocks; i++)
+    nd->disk_synced[i] = true;
   return BLOK_OK;
 }
 
@@ -311,6 +317,7 @@ static void disk_drop(struct node *nd, size_t i) {
   nd->disk_frames[i] = nd->disk_frames[nd->disk_blocks];
   nd->disk_lens[i] = nd->disk_lens[nd->disk_blocks];
   nd->disk_heights[i] = nd->disk_heights[nd->disk_blocks];
+  nd->disk_synced[i] = nd->disk_synced[nd->disk_blocks];
 }
 
 static enum blok_err env_persist_block(void *ctx, uint64_t height, const uint8_t *frame,
@@ -329,6 +336,7 @@ static enum blok_err env_persist_block(void *ctx, uint64_t height, const uint8_t
   memcpy(f, frame, len);
   nd->disk_frames[nd->disk_blocks] = f;
   nd->disk_lens[nd->disk_blocks] = len;
+  nd->disk_synced[nd->disk_blocks] = false;
   nd->disk_heights[nd->disk_blocks++] = height;
   return BLOK_OK;
 }
@@ -387,8 +395,9 @@ static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
 }
 
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                          const uint8_t *block, size_t len) {
+                          const uint8_t *block, size_t len, size_t failed) {
   struct node *nd = ctx;
+  (void)failed;
   if (nd->twin) return;
   if (h->height >= HEIGHTS_MAX) {
     violate("chain longer than the simulator's table");
@@ -485,6 +494,11 @@ static void node_down(size_t i) {
   nd->alive = false;
   nd->timer_gen++; /* its timers died with it */
   nd->build_gen++;
+  for (size_t k = 0; k < nd->disk_blocks;) /* proposals no persist followed */
+    if (!nd->disk_synced[k])
+      disk_drop(nd, k);
+    else
+      k++;
   while (nd->pool_count)
     pool_drop(nd, 0);
 }
