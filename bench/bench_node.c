@@ -469,11 +469,21 @@ static pid_t start_node(const char *bin, size_t k, size_t nodes, const uint16_t 
   return pid;
 }
 
+/* Whether a loopback port is free now. */
+static bool port_free(uint16_t port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bool ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+  if (s >= 0) close(s);
+  return ok;
+}
+
 /* A free loopback port whose P2P_OFFSET neighbour is free too. */
 static uint16_t free_port_pair(void) {
   for (;;) {
     uint16_t p = free_port();
-    if (p < 65535 - P2P_OFFSET && p > 1024) return p;
+    if (p > 1024 && p < 65535 - P2P_OFFSET && port_free((uint16_t)(p + P2P_OFFSET))) return p;
   }
 }
 

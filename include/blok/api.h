@@ -21,6 +21,10 @@ struct blok_api_deps {
    * node can gossip it to the other validators; may be NULL. */
   void (*accepted)(void *ctx, const uint8_t *raw, size_t len);
   void *accepted_ctx;
+  /* What this node is, for GET /v1/status: a validator (its index in the genesis) or, with
+   * observer set, an observer. */
+  bool observer;
+  size_t validator_index;
 };
 
 struct blok_api_opts {

@@ -6,8 +6,9 @@
  * manufacturers' WMIs, and years of plausible history (services, inspections, odometer readings,
  * accidents, brands, liens, sales, a few odometer rollbacks, cluster replacements and retired
  * VINs), then parts: an audited cobalt lot feeding battery cells, chips inside ECUs inside
- * vehicles, brake pads, a brake-pad recall half remedied and one cloned serial. Everything it sends follows from the seed: the same seed gives the same VINs, the same
- * keys and the same vehicle records (heights and times aside, which are the chain's own).
+ * vehicles, brake pads, a brake-pad recall half remedied and one cloned serial. Everything it sends
+ * follows from the seed: the same seed gives the same VINs, the same keys and the same vehicle
+ * records (heights and times aside, which are the chain's own).
  *
  * It runs on its own thread beside the node (blok_node_run blocks): it waits for the API to
  * answer, keeps every sender inside the mempool's nonce window, submits a vehicle's next

@@ -33,9 +33,9 @@
   X(EUTF8, -19, "text is not valid utf-8")                                                         \
   X(EFULL, -20, "capacity exhausted")                                                              \
   X(EUSAGE, -21, "usage error")                                                                    \
-  X(EBADTAG, -22, "bad domain tag or chain id")                                                   \
+  X(EBADTAG, -22, "bad domain tag or chain id")                                                    \
   X(ESTORE, -23, "storage engine failure")                                                         \
-  X(EMAPFULL, -24, "storage map full")                                                            \
+  X(EMAPFULL, -24, "storage map full")                                                             \
   X(ESTALE, -25, "nonce already used by this sender")                                              \
   X(EGAP, -26, "nonce leaves a gap after the sender's last one")                                   \
   X(EEXPIRED, -27, "transaction expired")                                                          \

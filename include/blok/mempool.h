@@ -18,11 +18,11 @@
 #include "blok/ledger.h"
 
 struct blok_mempool_opts {
-  size_t count_max;    /* transactions held, verifying or ready; 0 = 100,000 */
-  size_t bytes_max;    /* their encoded bytes; 0 = 256 MiB */
-  size_t workers;      /* signature-check threads; 0 = one per online core */
+  size_t count_max;      /* transactions held, verifying or ready; 0 = 100,000 */
+  size_t bytes_max;      /* their encoded bytes; 0 = 256 MiB */
+  size_t workers;        /* signature-check threads; 0 = one per online core */
   uint64_t nonce_window; /* accepted nonces: next .. next + window - 1; 0 = 256 */
-  size_t refused_max;  /* refusals remembered for status queries; 0 = 10,000 */
+  size_t refused_max;    /* refusals remembered for status queries; 0 = 10,000 */
 };
 
 /* The sender's next nonce in committed state (thread-safe: the node reads it in an LMDB read
@@ -54,8 +54,8 @@ void blok_mempool_on_ready(struct blok_mempool *mp, void (*fn)(void *ctx), void 
  * A transaction whose full signature check fails later is dropped and remembered as refused
  * with BLOK_EBADSIG (see status).
  */
-BLOK_WUR enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw,
-                                           size_t len, uint8_t id[32], struct blok_why *why);
+BLOK_WUR enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw, size_t len,
+                                           uint8_t id[32], struct blok_why *why);
 
 enum blok_mempool_state {
   BLOK_MEMPOOL_UNKNOWN = 0, /* never seen, or removed after its block */

@@ -15,12 +15,13 @@
 #define BLOK_METRICS_LATENCY_BUCKET_COUNT 12
 
 struct blok_metrics {
-  _Atomic uint64_t height;             /* committed head */
-  _Atomic uint64_t blocks_committed;   /* since start */
-  _Atomic uint64_t txs_committed;      /* in committed blocks, applied or refused by a module */
-  _Atomic uint64_t txs_failed;         /* committed with a module refusal */
+  _Atomic uint64_t height;           /* committed head */
+  _Atomic uint64_t blocks_committed; /* since start */
+  _Atomic uint64_t txs_committed;    /* in committed blocks, applied or refused by a module */
+  _Atomic uint64_t txs_failed;       /* committed with a module refusal */
   _Atomic uint64_t last_block_interval_ms;
-  _Atomic uint64_t last_block_commit_us; /* execution + commit time of the last block */
+  _Atomic uint64_t last_block_commit_us; /* the consensus step that committed the last block */
+  _Atomic uint64_t round;                /* a validator's consensus round (0: not a validator) */
   _Atomic uint64_t requests;
   _Atomic uint64_t request_latency_us_sum;
   _Atomic uint64_t request_latency_buckets[BLOK_METRICS_LATENCY_BUCKET_COUNT + 1]; /* +Inf last */

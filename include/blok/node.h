@@ -15,11 +15,16 @@
 #define BLOK_NODE_CONFIG_BYTES_MAX  (64 * 1024)
 #define BLOK_NODE_PEERS_MAX         BLOK_VALIDATORS_MAX
 #define BLOK_NODE_ROUND_TIMEOUT_MAX 600000
+#define BLOK_NODE_OBSERVERS_MAX     64
 
 struct blok_node_config {
   char data_dir[PATH_MAX]; /* the LMDB store goes in data_dir/ledger */
   char genesis_path[PATH_MAX];
-  char validator_key_path[PATH_MAX];
+  /* The node's key: a genesis validator's (validator_key), or an observer's own
+   * (observer_key: the node follows the chain from the validators in peers and serves the API,
+   * docs/NODE.md "Observers"). */
+  char key_path[PATH_MAX];
+  bool observer;
   char web_dir[PATH_MAX]; /* empty: no web UI */
   char http_host[64];
   uint16_t http_port;
@@ -29,8 +34,8 @@ struct blok_node_config {
   struct blok_mempool_opts mempool;
   int log_level;           /* enum blok_log_level */
   bool unsynced_for_bench; /* LMDB without fsync: benchmarks only */
-  /* Consensus mode (a genesis with more than one validator): where this validator listens
-   * for the others, and where they are (keys must be genesis validators). */
+  /* With more than one validator: where this validator listens for the others, and where they
+   * are (keys must be genesis validators); for an observer, the validators it follows. */
   char p2p_host[64];
   uint16_t p2p_port;
   bool has_p2p;
@@ -43,6 +48,9 @@ struct blok_node_config {
   /* The pacemaker's base timeout; default twice empty_block_interval_ms. A leader with nothing
    * to propose proposes an empty block after min(empty_block_interval_ms, this / 2). */
   uint64_t round_timeout_ms;
+  /* The observers a validator lets connect (their keys). */
+  size_t observer_count;
+  uint8_t observers[BLOK_NODE_OBSERVERS_MAX][32];
 };
 
 /* Reads a config file (JSON, at most 64 KiB; docs/NODE.md). Relative paths in it are taken

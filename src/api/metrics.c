@@ -22,6 +22,7 @@ void blok_metrics_init(struct blok_metrics *m) {
   atomic_init(&m->txs_failed, 0);
   atomic_init(&m->last_block_interval_ms, 0);
   atomic_init(&m->last_block_commit_us, 0);
+  atomic_init(&m->round, 0);
   atomic_init(&m->requests, 0);
   atomic_init(&m->request_latency_us_sum, 0);
   for (size_t i = 0; i < BLOK_ARRAY_LEN(m->request_latency_buckets); i++)
@@ -110,9 +111,11 @@ enum blok_err blok__metrics_render(struct blok_buf *out, const struct blok_metri
                   "Milliseconds between the last two committed blocks.",
                   get(&m->last_block_interval_ms)));
   seconds(s, sizeof s, get(&m->last_block_commit_us));
-  BLOK_TRY(put(out, "# HELP blok_block_commit_seconds Execution and commit time of the last "
-                    "block.\n# TYPE blok_block_commit_seconds gauge\n"));
+  BLOK_TRY(put(out, "# HELP blok_block_commit_seconds Time of the consensus step that committed "
+                    "the last block.\n# TYPE blok_block_commit_seconds gauge\n"));
   BLOK_TRY(put(out, "blok_block_commit_seconds %s\n", s[0] ? s : "0"));
+  BLOK_TRY(metric(out, "blok_consensus_round", "gauge",
+                  "The validator's consensus round (0 on an observer).", get(&m->round)));
   BLOK_TRY(metric(out, "blok_http_requests_total", "counter", "HTTP requests completed.",
                   get(&m->requests)));
   return histogram(out, m);

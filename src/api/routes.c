@@ -52,12 +52,18 @@ void blok__route_status(struct blok_api *a, struct blok__reply *r) {
   json_t *mp = json_pack("{s:I, s:I, s:I, s:I}", "count", (json_int_t)st.count, "bytes",
                          (json_int_t)st.bytes, "verifying", (json_int_t)st.verifying, "ready",
                          (json_int_t)st.ready);
+  json_t *node =
+      a->d.observer
+          ? json_pack("{s:s}", "role", "observer")
+          : json_pack("{s:s, s:I, s:o}", "role", "validator", "validator",
+                      (json_int_t)a->d.validator_index, "round",
+                      blok__json_u64(a->d.metrics ? atomic_load(&a->d.metrics->round) : 0));
   blok__reply_json(
       r, 200,
-      json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "chain_id", g->chain_id, "height",
+      json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "chain_id", g->chain_id, "height",
                 blok__json_u64(h.height), "head_hash", blok__json_hex(hash, 32), "state_root",
                 blok__json_hex(h.state_root, 32), "time_ms", blok__json_u64(h.timestamp_ms),
-                "validators", validators_json(g), "mempool", mp));
+                "validators", validators_json(g), "mempool", mp, "node", node));
 }
 
 /* --- GET /v1/blocks/{height|latest} ------------------------------------------------------ */

@@ -49,7 +49,8 @@ int blok__cmd_node(int argc, char **argv) {
 static int devnet_usage(FILE *out, int code) {
   fprintf(out,
           "usage: blokauto devnet [--data DIR] [--http HOST:PORT] [--demo [--seed N]]\n"
-          "       blokauto devnet --validators N [--data DIR] [--http HOST:PORT] [--p2p-port P]\n\n"
+          "       blokauto devnet --validators N [--observers M] [--data DIR] [--http HOST:PORT]\n"
+          "                       [--p2p-port P]\n\n"
           "Runs a single-validator development network. On first start it writes DIR (default\n"
           "./devnet): a genesis with one validator and demo members (one per role, three\n"
           "manufacturers), their keys in DIR/keys (mode 0600) and DIR/node.json. Later starts\n"
@@ -61,8 +62,10 @@ static int devnet_usage(FILE *out, int code) {
           "A chain that is not new is left as it is.\n\n"
           "--validators N (2..16) runs N validators instead, one process and folder each\n"
           "(DIR/v0 .. DIR/vN-1) agreeing by BFT consensus (docs/CONSENSUS.md): validator K serves\n"
-          "the API on PORT+K and talks to the others on 127.0.0.1:P+K (default P 9100). Ctrl-C\n"
-          "stops them all. (--demo runs with one validator only.)\n",
+          "the API on PORT+K and talks to the others on 127.0.0.1:P+K (default P 9100).\n"
+          "--observers M (0..4) adds M observers (DIR/o0 ..): nodes that follow the chain from\n"
+          "the validators and serve the API on PORT+N+K, without voting. Ctrl-C stops them all;\n"
+          "a DIR that is not new runs the nodes it holds. (--demo runs with one validator only.)\n",
           BLOK_DEMO_VEHICLES_DEFAULT, BLOK_DEMO_SEED_DEFAULT, BLOK_DEMO_VEHICLES_MAX);
   return code;
 }
@@ -72,7 +75,7 @@ struct devnet_args {
   bool demo;
   uint64_t seed;
   size_t vehicles;
-  size_t validators;
+  size_t validators, observers;
   unsigned p2p_port;
 };
 
@@ -115,6 +118,10 @@ static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
                parse_count(argv[i + 1], BLOK_DEVNET_VALIDATORS_MAX, &n) && n > 0) {
       a->validators = (size_t)n;
       i++;
+    } else if (strcmp(argv[i], "--observers") == 0 && has &&
+               parse_count(argv[i + 1], BLOK_DEVNET_OBSERVERS_MAX, &n)) {
+      a->observers = (size_t)n;
+      i++;
     } else if (strcmp(argv[i], "--p2p-port") == 0 && has && parse_count(argv[i + 1], 65535, &n) &&
                n > 0) {
       a->p2p_port = (unsigned)n;
@@ -126,6 +133,10 @@ static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
   }
   if (a->validators > 1 && a->demo) {
     fprintf(stderr, "blokauto devnet: --demo runs with one validator only\n");
+    return BLOK_EXIT_USAGE;
+  }
+  if (a->observers > 0 && a->validators < 2) {
+    fprintf(stderr, "blokauto devnet: --observers goes with --validators N (2 or more)\n");
     return BLOK_EXIT_USAGE;
   }
   return -1;
@@ -140,11 +151,84 @@ static void on_stop_signal(int sig) {
   devnet_stop = 1;
 }
 
+#define DEVNET_NODES_MAX (BLOK_DEVNET_VALIDATORS_MAX + BLOK_DEVNET_OBSERVERS_MAX)
+
+struct devnet_node {
+  char name[8]; /* vK or oK: the node's folder in DIR */
+  pid_t pid;
+};
+
+/* The nodes a devnet folder holds: vK/node.json and oK/node.json as they exist (a folder that
+ * is not new keeps the counts it was made with). */
+static size_t devnet_nodes(const char *dir, struct devnet_node *nodes) {
+  size_t count = 0;
+  for (int kind = 0; kind < 2; kind++)
+    for (size_t k = 0; k < (kind ? BLOK_DEVNET_OBSERVERS_MAX : BLOK_DEVNET_VALIDATORS_MAX); k++) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s/%c%zu/node.json", dir, kind ? 'o' : 'v', k);
+      if (access(path, F_OK) != 0) break;
+      snprintf(nodes[count].name, sizeof nodes[count].name, "%c%zu", kind ? 'o' : 'v', k);
+      nodes[count++].pid = 0;
+    }
+  return count;
+}
+
+static pid_t devnet_spawn(const char *self, const char *dir, const struct devnet_node *d,
+                          const char *config) {
+  char logf[PATH_MAX];
+  snprintf(logf, sizeof logf, "%s/%s/node.log", dir, d->name);
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *f = freopen(logf, "a", stderr);
+    (void)f;
+    execl(self, "blokauto", "node", "--config", config, (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Waits for a signal or for every node to end; then stops the rest. */
+static int devnet_supervise(struct devnet_node *nodes, size_t count) {
+  size_t alive = 0;
+  for (size_t k = 0; k < count; k++)
+    alive += nodes[k].pid > 0;
+  while (alive > 0 && !devnet_stop) {
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (size_t k = 0; k < count; k++)
+      if (nodes[k].pid == pid) {
+        nodes[k].pid = 0;
+        alive--;
+        fprintf(stderr, "blokauto devnet: %s (pid %d) stopped (%s %d)\n", nodes[k].name, (int)pid,
+                WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      }
+  }
+  int code = BLOK_EXIT_OK;
+  for (size_t k = 0; k < count; k++)
+    if (nodes[k].pid > 0) kill(nodes[k].pid, SIGTERM);
+  for (size_t k = 0; k < count; k++)
+    if (nodes[k].pid > 0) {
+      int status;
+      while (waitpid(nodes[k].pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) code = BLOK_EXIT_FAIL;
+    }
+  return code;
+}
+
 static int devnet_validators(const struct devnet_args *a) {
   bool created;
   struct blok_why why = {{0}};
-  if (blok_devnet_prepare_validators(a->dir, a->validators, a->http, a->p2p_port, &created, &why) !=
-      BLOK_OK) {
+  struct blok_devnet_validators o = {.validators = a->validators,
+                                     .observers = a->observers,
+                                     .http = a->http,
+                                     .p2p_port = a->p2p_port};
+  if (blok_devnet_prepare_validators(a->dir, &o, &created, &why) != BLOK_OK) {
     fprintf(stderr, "blokauto devnet: %s\n", why.msg);
     return BLOK_EXIT_FAIL;
   }
@@ -158,61 +242,28 @@ static int devnet_validators(const struct devnet_args *a) {
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  pid_t pids[BLOK_DEVNET_VALIDATORS_MAX] = {0};
-  printf("blokauto devnet: %s %s with %zu validators\n", created ? "created" : "continuing", a->dir,
-         a->validators);
-  for (size_t k = 0; k < a->validators; k++) {
-    char config[PATH_MAX], logf[PATH_MAX];
-    snprintf(config, sizeof config, "%s/v%zu/node.json", a->dir, k);
-    snprintf(logf, sizeof logf, "%s/v%zu/node.log", a->dir, k);
+  static struct devnet_node nodes[DEVNET_NODES_MAX];
+  size_t count = devnet_nodes(a->dir, nodes);
+  printf("blokauto devnet: %s %s with %zu nodes\n", created ? "created" : "continuing", a->dir,
+         count);
+  for (size_t k = 0; k < count && !devnet_stop; k++) {
+    char config[PATH_MAX];
+    snprintf(config, sizeof config, "%s/%s/node.json", a->dir, nodes[k].name);
     struct blok_node_config c;
     if (blok_node_config_load(&c, config, &why) != BLOK_OK) {
       fprintf(stderr, "blokauto devnet: %s: %s\n", config, why.msg);
       devnet_stop = 1;
       break;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-      FILE *f = freopen(logf, "a", stderr);
-      (void)f;
-      execl(self, "blokauto", "node", "--config", config, (char *)NULL);
-      _exit(127);
-    }
-    pids[k] = pid;
-    printf("  validator %zu: pid %d, API http://%s:%u/, log %s\n", k, (int)pid, c.http_host,
-           (unsigned)c.http_port, logf);
+    nodes[k].pid = devnet_spawn(self, a->dir, &nodes[k], config);
+    printf("  %s %zu: pid %d, API http://%s:%u/, log %s/%s/node.log\n",
+           c.observer ? "observer " : "validator", (size_t)strtoul(nodes[k].name + 1, NULL, 10),
+           (int)nodes[k].pid, c.http_host, (unsigned)c.http_port, a->dir, nodes[k].name);
   }
   printf("  genesis:     %s/genesis.json; member keys in %s/keys\n", a->dir, a->dir);
   printf("  stop with Ctrl-C; run again to continue the chain\n");
   fflush(stdout);
-  int code = BLOK_EXIT_OK;
-  size_t alive = a->validators;
-  while (alive > 0 && !devnet_stop) {
-    int status;
-    pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (size_t k = 0; k < a->validators; k++)
-      if (pids[k] == pid) {
-        pids[k] = 0;
-        alive--;
-        fprintf(stderr, "blokauto devnet: validator %zu (pid %d) stopped (%s %d)\n", k, (int)pid,
-                WIFEXITED(status) ? "exit" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-      }
-  }
-  for (size_t k = 0; k < a->validators; k++)
-    if (pids[k] > 0) kill(pids[k], SIGTERM);
-  for (size_t k = 0; k < a->validators; k++)
-    if (pids[k] > 0) {
-      int status;
-      while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR) {
-      }
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) code = BLOK_EXIT_FAIL;
-    }
-  return code;
+  return devnet_supervise(nodes, count);
 }
 
 /* The demo talks to the node over HTTP, so it needs the port before the node runs: for port 0 it

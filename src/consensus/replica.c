@@ -14,6 +14,7 @@
 
 #include "consensus_internal.h"
 #include "blok/replica.h"
+#include "blok/sync.h"
 #include "blok/banned.h"
 
 #define BLOCKS_MAX    (BLOK_CONS_BLOCKS_MAX + 16)
@@ -382,81 +383,43 @@ static enum blok_err reroot(struct blok_replica *r, const struct blok_qc *qc) {
 }
 
 static enum blok_err on_sync(struct blok_replica *r, size_t from) {
-  struct blok_header head;
-  blok_ledger_head(r->l, &head, NULL);
-  BLOK_TRY(blok_wire_sync_reply_begin(&r->out));
-  uint32_t count = 0;
-  struct blok_buf block, qc;
-  blok_buf_init(&block, BLOK_BLOCK_BYTES_MAX);
-  blok_buf_init(&qc, 1 << 16);
-  enum blok_err rc = BLOK_OK;
-  for (uint64_t hgt = r->msg->height;
-       rc == BLOK_OK && hgt >= 1 && hgt <= head.height && count < BLOK_WIRE_SYNC_BLOCKS; hgt++) {
-    blok_buf_clear(&block);
-    blok_buf_clear(&qc);
-    rc = blok_ledger_block(r->l, hgt, &block, &qc);
-    if (rc == BLOK_OK)
-      rc = blok_wire_sync_reply_add(&r->out, block.data, block.len, qc.data, qc.len);
-    if (rc == BLOK_OK) count++;
-  }
-  blok_buf_release(&block);
-  blok_buf_release(&qc);
-  if (rc == BLOK_EFULL) rc = BLOK_OK; /* the frame is full: the rest in the next reply */
-  BLOK_TRY(rc);
-  if (count == 0) return BLOK_OK;
-  blok_wire_sync_reply_end(&r->out, count);
-  r->env.send(r->env.ctx, from, r->out.data, r->out.len);
+  uint32_t count;
+  BLOK_TRY(blok_sync_reply(r->l, r->msg->height, &r->out, &count));
+  if (count > 0) r->env.send(r->env.ctx, from, r->out.data, r->out.len);
   return BLOK_OK;
 }
 
-/* Committed blocks from a peer: each must carry a certificate of the validator set for
- * exactly that block, and execute to exactly its header. */
+static struct blok_exec *sync_lookup(void *ctx, const uint8_t hash[32]) {
+  struct rblock *b = block_find(ctx, hash);
+  return b ? b->x : NULL;
+}
+
+static void sync_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
+                           const uint8_t *block, size_t len, size_t failed) {
+  struct blok_replica *r = ctx;
+  r->stats.blocks_synced++;
+  if (r->env.committed) r->env.committed(r->env.ctx, h, hash, block, len, failed);
+}
+
+static bool sync_known(void *ctx, const uint8_t id[32]) {
+  struct blok_replica *r = ctx;
+  return r->env.known != NULL && r->env.known(r->env.ctx, id);
+}
+
+/* Committed blocks from a peer (blok/sync.h checks them), then the core follows the new head
+ * and asks for more when the reply was full. */
 static enum blok_err on_sync_reply(struct blok_replica *r, size_t from) {
-  const struct blok_genesis *g = r->g;
-  size_t count = r->msg->count, done = 0;
   struct blok_qc *qc = malloc(sizeof *qc);
   if (qc == NULL) return BLOK_ENOMEM;
-  enum blok_err rc = BLOK_OK;
-  for (size_t i = 0; rc == BLOK_OK && i < count; i++) {
-    struct blok_header head, h;
-    uint8_t head_hash[32], hash[32];
-    blok_ledger_head(r->l, &head, head_hash);
-    struct blok_reader rd;
-    blok_reader_init(&rd, r->msg->items[i], r->msg->item_lens[i]);
-    rc = blok_header_decode(&rd, &h);
-    if (rc == BLOK_OK) rc = blok_header_hash(&h, hash);
-    if (rc != BLOK_OK || h.height <= head.height) continue;
-    if (h.height != head.height + 1 || memcmp(h.parent, head_hash, 32) != 0) break;
-    blok_reader_init(&rd, r->msg->qcs[i], r->msg->qc_lens[i]);
-    rc = blok_qc_decode(&rd, qc);
-    if (rc == BLOK_OK) rc = blok_dec_end(&rd);
-    if (rc == BLOK_OK && (memcmp(qc->vote.block_hash, hash, 32) != 0 ||
-                          qc->vote.height != h.height || qc->vote.round != h.round))
-      rc = BLOK_EBADPROOF;
-    if (rc == BLOK_OK)
-      rc = blok_qc_verify(qc, g->chain_id, &g->validators[0][0], g->validator_count);
-    struct rblock *b = rc == BLOK_OK ? block_find(r, hash) : NULL;
-    struct blok_exec *x = b ? b->x : NULL;
-    struct blok_why why = {{0}};
-    if (rc == BLOK_OK && b == NULL)
-      rc = blok_exec_block(r->l, NULL, r->msg->items[i], r->msg->item_lens[i], r->env.known,
-                           r->env.ctx, &x, &why);
-    if (rc == BLOK_OK) rc = blok_ledger_commit(r->l, x, qc);
-    if (rc == BLOK_OK && r->env.committed)
-      r->env.committed(r->env.ctx, &h, hash, r->msg->items[i], r->msg->item_lens[i],
-                       blok_exec_failed_count(x));
-    if (b == NULL) blok_exec_free(x);
-    if (rc == BLOK_OK) {
-      done++;
-      r->stats.blocks_synced++;
-      prune_blocks(r);
-    }
-  }
+  struct blok_sync_hooks hooks = {
+      .ctx = r, .lookup = sync_lookup, .known = sync_known, .committed = sync_committed};
+  size_t done;
+  enum blok_err rc = blok_sync_apply(r->l, r->msg, &hooks, &done, qc);
   if (done > 0) {
-    /* The core follows the ledger's new head; there may be more to fetch. */
+    prune_blocks(r);
     enum blok_err rrc = reroot(r, qc);
     if (rc == BLOK_OK) rc = rrc;
-    if (count == BLOK_WIRE_SYNC_BLOCKS) {
+    if (r->msg->count == BLOK_WIRE_SYNC_BLOCKS) {
       struct blok_header head;
       blok_ledger_head(r->l, &head, NULL);
       if (blok_wire_sync(&r->out, head.height + 1) == BLOK_OK)

@@ -29,7 +29,9 @@ static const char *const known[] = {"data_dir",
                                     "unsynced_for_bench",
                                     "p2p",
                                     "peers",
-                                    "round_timeout_ms"};
+                                    "round_timeout_ms",
+                                    "observer_key",
+                                    "observers"};
 
 /* dir/rel, or rel itself when absolute. */
 static enum blok_err resolve(char *out, size_t cap, const char *dir, const char *rel,
@@ -114,6 +116,25 @@ static enum blok_err parse_peers(struct blok_node_config *c, const json_t *peers
   return BLOK_OK;
 }
 
+/* "observers": [hex public key], at most BLOK_NODE_OBSERVERS_MAX. */
+static enum blok_err parse_observers(struct blok_node_config *c, const json_t *obs,
+                                     struct blok_why *why) {
+  if (obs == NULL) return BLOK_OK;
+  if (!json_is_array(obs) || json_array_size(obs) > BLOK_NODE_OBSERVERS_MAX)
+    return blok_refuse(why, BLOK_EFORMAT,
+                       "observers: an array of at most %d public keys (hex) is required",
+                       BLOK_NODE_OBSERVERS_MAX);
+  size_t i;
+  json_t *o;
+  json_array_foreach(obs, i, o) {
+    const char *hex = json_string_value(o);
+    if (hex == NULL || blok_hex_decode_exact(c->observers[i], 32, hex, strlen(hex)) != BLOK_OK)
+      return blok_refuse(why, BLOK_EFORMAT, "observers[%zu]: 64 hex digits", i);
+  }
+  c->observer_count = json_array_size(obs);
+  return BLOK_OK;
+}
+
 static enum blok_err parse_mempool(struct blok_node_config *c, const json_t *m,
                                    struct blok_why *why) {
   if (m == NULL) return BLOK_OK;
@@ -150,8 +171,14 @@ static enum blok_err parse(struct blok_node_config *c, const json_t *doc, const 
   }
   BLOK_TRY(path_field(doc, "data_dir", true, c->data_dir, sizeof c->data_dir, dir, why));
   BLOK_TRY(path_field(doc, "genesis", true, c->genesis_path, sizeof c->genesis_path, dir, why));
-  BLOK_TRY(path_field(doc, "validator_key", true, c->validator_key_path,
-                      sizeof c->validator_key_path, dir, why));
+  bool has_vkey = json_object_get(doc, "validator_key") != NULL;
+  if (has_vkey == (json_object_get(doc, "observer_key") != NULL))
+    return blok_refuse(why, BLOK_EFORMAT,
+                       "validator_key (a validator) or observer_key (an observer) is required, "
+                       "not both");
+  c->observer = !has_vkey;
+  BLOK_TRY(path_field(doc, has_vkey ? "validator_key" : "observer_key", true, c->key_path,
+                      sizeof c->key_path, dir, why));
   BLOK_TRY(path_field(doc, "web_dir", false, c->web_dir, sizeof c->web_dir, dir, why));
   if (json_object_get(doc, "http")) BLOK_TRY(parse_http(c, json_object_get(doc, "http"), why));
   uint64_t empty = c->empty_block_interval_ms, txs = c->block_txs_max, bytes = c->block_bytes_max;
@@ -168,6 +195,11 @@ static enum blok_err parse(struct blok_node_config *c, const json_t *doc, const 
     c->has_p2p = true;
   }
   BLOK_TRY(parse_peers(c, json_object_get(doc, "peers"), why));
+  BLOK_TRY(parse_observers(c, json_object_get(doc, "observers"), why));
+  if (c->observer && c->peer_count == 0)
+    return blok_refuse(why, BLOK_EINVAL, "an observer needs peers: the validators it follows");
+  if (c->observer && c->observer_count > 0)
+    return blok_refuse(why, BLOK_EINVAL, "observers: only a validator admits observers");
   /* Without one, rounds time out after two empty-block intervals: an idle leader proposes its
    * empty block in time (docs/NODE.md). */
   c->round_timeout_ms =

@@ -157,16 +157,81 @@ static enum blok_err split_hostport(const char *s, char *host, size_t cap, unsig
   return BLOK_OK;
 }
 
-enum blok_err blok_devnet_prepare_validators(const char *dir, size_t n, const char *http,
-                                             unsigned p2p_port, bool *created,
+/* The folder's node: dir/sub/node.json holding c. */
+static enum blok_err write_node(const char *dir, const char *sub, json_t *c, struct blok_why *why) {
+  char ndir[4096], path[4096];
+  enum blok_err rc = path_join(ndir, sizeof ndir, dir, sub);
+  if (rc == BLOK_OK && mkdir(ndir, 0700) != 0)
+    rc = blok_refuse(why, BLOK_EIO, "%s: %s", ndir, strerror(errno));
+  if (rc == BLOK_OK) rc = path_join(path, sizeof path, ndir, "node.json");
+  if (rc == BLOK_OK) rc = write_json(path, c, why);
+  json_decref(c);
+  return rc;
+}
+
+/* The validators every node but `self` talks to (self >= n: all of them). */
+static json_t *peer_list(const struct blok_devnet_validators *o, char (*vhex)[65], size_t self) {
+  json_t *peers = json_array();
+  for (size_t j = 0; j < o->validators; j++) {
+    char addr[32];
+    if (j == self) continue;
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", o->p2p_port + (unsigned)j);
+    json_array_append_new(peers, json_pack("{s:s, s:s}", "public_key", vhex[j], "address", addr));
+  }
+  return peers;
+}
+
+static enum blok_err write_configs(const char *dir, const struct blok_devnet_validators *o,
+                                   const char *host, unsigned http_port, char (*vhex)[65],
+                                   char (*ohex)[65], struct blok_why *why) {
+  size_t n = o->validators;
+  enum blok_err rc = BLOK_OK;
+  for (size_t k = 0; rc == BLOK_OK && k < o->observers; k++) {
+    char sub[32], key[64], http_k[96];
+    snprintf(sub, sizeof sub, "o%zu", k);
+    snprintf(key, sizeof key, "../keys/observer-%zu.key", k);
+    snprintf(http_k, sizeof http_k, "%s:%u", host, http_port ? http_port + (unsigned)(n + k) : 0);
+    rc = write_node(dir, sub,
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "data_dir", ".", "genesis",
+                              "../genesis.json", "observer_key", key, "web_dir", BLOK_WEB_DIR,
+                              "http", http_k, "peers", peer_list(o, vhex, n), "log_level", "info"),
+                    why);
+  }
+  /* Validator 0's config last: its presence marks a complete folder. */
+  for (size_t k = n; rc == BLOK_OK && k-- > 0;) {
+    char sub[32], key[64], http_k[96], p2p_k[32];
+    snprintf(sub, sizeof sub, "v%zu", k);
+    snprintf(key, sizeof key, "../keys/validator-%zu.key", k);
+    snprintf(http_k, sizeof http_k, "%s:%u", host, http_port ? http_port + (unsigned)k : 0);
+    snprintf(p2p_k, sizeof p2p_k, "127.0.0.1:%u", o->p2p_port + (unsigned)k);
+    json_t *obs = json_array();
+    for (size_t j = 0; j < o->observers; j++)
+      json_array_append_new(obs, json_string(ohex[j]));
+    rc = write_node(dir, sub,
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:s}", "data_dir", ".",
+                              "genesis", "../genesis.json", "validator_key", key, "web_dir",
+                              BLOK_WEB_DIR, "http", http_k, "p2p", p2p_k, "peers",
+                              peer_list(o, vhex, k), "observers", obs, "round_timeout_ms",
+                              (json_int_t)1000, "log_level", "info"),
+                    why);
+  }
+  return rc;
+}
+
+enum blok_err blok_devnet_prepare_validators(const char *dir,
+                                             const struct blok_devnet_validators *o, bool *created,
                                              struct blok_why *why) {
   char keys[4096], marker[4096], host[64];
   unsigned http_port;
+  size_t n = o->validators, ports = o->validators + o->observers;
   if (n < 2 || n > BLOK_DEVNET_VALIDATORS_MAX)
     return blok_refuse(why, BLOK_ERANGE, "--validators: 2 to %d", BLOK_DEVNET_VALIDATORS_MAX);
-  if (split_hostport(http, host, sizeof host, &http_port) != BLOK_OK || http_port + n > 65536 ||
-      p2p_port == 0 || p2p_port + n > 65536)
-    return blok_refuse(why, BLOK_EFORMAT, "--http HOST:PORT and --p2p-port: room for %zu ports", n);
+  if (o->observers > BLOK_DEVNET_OBSERVERS_MAX)
+    return blok_refuse(why, BLOK_ERANGE, "--observers: 0 to %d", BLOK_DEVNET_OBSERVERS_MAX);
+  if (split_hostport(o->http, host, sizeof host, &http_port) != BLOK_OK ||
+      http_port + ports > 65536 || o->p2p_port == 0 || o->p2p_port + n > 65536)
+    return blok_refuse(why, BLOK_EFORMAT, "--http HOST:PORT and --p2p-port: room for %zu ports",
+                       ports);
   BLOK_TRY(path_join(keys, sizeof keys, dir, "keys"));
   BLOK_TRY(path_join(marker, sizeof marker, dir, "v0/node.json"));
   *created = access(marker, F_OK) != 0;
@@ -177,34 +242,15 @@ enum blok_err blok_devnet_prepare_validators(const char *dir, size_t n, const ch
     return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
                        strerror(errno));
   char(*vhex)[65] = calloc(n, 65);
-  if (vhex == NULL) return BLOK_ENOMEM;
-  enum blok_err rc = write_genesis(dir, keys, n, vhex, why);
-  /* Node 0's config last: its presence marks a complete folder. */
-  for (size_t k = n; rc == BLOK_OK && k-- > 0;) {
-    char vdir[4096], sub[32], path[4096], addr[96], key[64];
-    snprintf(sub, sizeof sub, "v%zu", k);
-    rc = path_join(vdir, sizeof vdir, dir, sub);
-    if (rc == BLOK_OK && mkdir(vdir, 0700) != 0)
-      rc = blok_refuse(why, BLOK_EIO, "%s: %s", vdir, strerror(errno));
-    if (rc == BLOK_OK) rc = path_join(path, sizeof path, vdir, "node.json");
-    if (rc != BLOK_OK) break;
-    json_t *peers = json_array();
-    for (size_t j = 0; j < n; j++) {
-      if (j == k) continue;
-      snprintf(addr, sizeof addr, "127.0.0.1:%u", p2p_port + (unsigned)j);
-      json_array_append_new(peers, json_pack("{s:s, s:s}", "public_key", vhex[j], "address", addr));
-    }
-    char http_k[96], p2p_k[96];
-    snprintf(http_k, sizeof http_k, "%s:%u", host, http_port ? http_port + (unsigned)k : 0);
-    snprintf(p2p_k, sizeof p2p_k, "127.0.0.1:%u", p2p_port + (unsigned)k);
-    snprintf(key, sizeof key, "../keys/validator-%zu.key", k);
-    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "data_dir", ".",
-                          "genesis", "../genesis.json", "validator_key", key, "web_dir",
-                          BLOK_WEB_DIR, "http", http_k, "p2p", p2p_k, "peers", peers,
-                          "round_timeout_ms", (json_int_t)1000, "log_level", "info");
-    rc = write_json(path, c, why);
-    json_decref(c);
+  char(*ohex)[65] = calloc(o->observers + 1, 65);
+  enum blok_err rc = vhex && ohex ? write_genesis(dir, keys, n, vhex, why) : BLOK_ENOMEM;
+  for (size_t k = 0; rc == BLOK_OK && k < o->observers; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "observer-%zu", k);
+    rc = new_key(keys, name, ohex[k], why);
   }
+  if (rc == BLOK_OK) rc = write_configs(dir, o, host, http_port, vhex, ohex, why);
   free(vhex);
+  free(ohex);
   return rc;
 }

@@ -31,6 +31,37 @@ uint64_t blok__wall_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t blok__monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void blok__node_committed(struct node *n, const struct blok_header *h, const uint8_t *block,
+                          size_t len, size_t failed, uint64_t took_us) {
+  struct blok_block_view *view = malloc(sizeof *view);
+  if (view != NULL && blok_block_parse(view, block, len) == BLOK_OK) {
+    for (size_t i = 0; i < view->tx_count; i++) {
+      struct blok_tx tx;
+      if (blok_tx_decode(&tx, view->txs[i], view->tx_lens[i]) == BLOK_OK)
+        blok_mempool_remove(n->mp, tx.id, NULL);
+    }
+  }
+  free(view);
+  blok_notify_committed(&n->notify, h->height);
+  uint64_t now = blok_monotonic_ms();
+  n->metrics.height = h->height;
+  n->metrics.blocks_committed++;
+  n->metrics.txs_committed += h->tx_count;
+  n->metrics.txs_failed += failed;
+  n->metrics.last_block_interval_ms = now - n->last_block_ms;
+  n->metrics.last_block_commit_us = took_us;
+  n->last_block_ms = now;
+  blok_log(BLOK_LOG_INFO, "block", "height=%llu round=%llu txs=%u failed=%zu took_ms=%.2f",
+           (unsigned long long)h->height, (unsigned long long)h->round, h->tx_count, failed,
+           (double)took_us / 1000.0);
+}
+
 void blok__node_stop(struct node *n, int code) {
   if (code > n->exit_code) n->exit_code = code;
   uv_stop(&n->loop);
@@ -46,7 +77,11 @@ static void on_mempool_ready(void *ctx) {
 }
 
 static void on_ready(uv_async_t *a) {
-  blok__validator_txs_waiting(a->data);
+  struct node *n = a->data;
+  if (n->o)
+    blok__observer_txs_waiting(n);
+  else
+    blok__validator_txs_waiting(n);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -60,18 +95,23 @@ static enum blok_err open_ledger(struct node *n, struct blok_why *why) {
   char dir[PATH_MAX + 8];
   blok_modules_default(&n->reg);
   BLOK_TRY(blok_genesis_load(&n->g, n->c->genesis_path, &n->reg, why));
-  enum blok_err rc = blok_keyfile_read(&n->key, n->c->validator_key_path);
+  const char *role = n->c->observer ? "observer" : "validator";
+  enum blok_err rc = blok_keyfile_read(&n->key, n->c->key_path);
   if (rc != BLOK_OK)
-    return blok_refuse(why, rc, "validator key %s: %s", n->c->validator_key_path,
-                       blok_strerror(rc));
+    return blok_refuse(why, rc, "%s key %s: %s", role, n->c->key_path, blok_strerror(rc));
   n->self = n->g.validator_count;
   for (size_t i = 0; i < n->g.validator_count; i++)
     if (memcmp(n->key.pk, n->g.validators[i], 32) == 0) n->self = i;
-  if (n->self == n->g.validator_count)
+  if (!n->c->observer && n->self == n->g.validator_count)
     return blok_refuse(why, BLOK_EBADKEY,
                        "validator key %s is not one of the genesis validators' (a node that "
-                       "only follows the chain, an observer, is not built yet)",
-                       n->c->validator_key_path);
+                       "only follows the chain takes observer_key instead)",
+                       n->c->key_path);
+  if (n->c->observer && n->self < n->g.validator_count)
+    return blok_refuse(why, BLOK_EBADKEY,
+                       "observer key %s is genesis validator %zu's: an observer needs a key of "
+                       "its own",
+                       n->c->key_path, n->self);
   if (mkdir(n->c->data_dir, 0700) != 0 && errno != EEXIST)
     return blok_refuse(why, BLOK_EIO, "data_dir %s: %s", n->c->data_dir, strerror(errno));
   snprintf(dir, sizeof dir, "%s/ledger", n->c->data_dir);
@@ -79,7 +119,7 @@ static enum blok_err open_ledger(struct node *n, struct blok_why *why) {
   rc = blok_store_open(&n->store, &so);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "store %s: %s", dir, blok_strerror(rc));
   BLOK_TRY(blok_ledger_open(&n->l, n->store, &n->reg, &n->g, why));
-  return blok__validator_tables(n, why);
+  return n->c->observer ? BLOK_OK : blok__validator_tables(n, why);
 }
 
 static enum blok_err start_services(struct node *n, struct blok_why *why) {
@@ -92,8 +132,10 @@ static enum blok_err start_services(struct node *n, struct blok_why *why) {
                              .mempool = n->mp,
                              .notify = &n->notify,
                              .metrics = &n->metrics,
-                             .accepted = blok__validator_gossip,
-                             .accepted_ctx = n};
+                             .accepted = blok__gossip_push,
+                             .accepted_ctx = n,
+                             .observer = n->c->observer,
+                             .validator_index = n->self};
   return blok_api_start(&n->api, &ao, &ad, why);
 }
 
@@ -104,16 +146,19 @@ static void close_cb(uv_handle_t *h) {
 static void shutdown_all(struct node *n) {
   blok_notify_close(&n->notify);
   if (n->api) blok_api_stop(n->api);
-  blok__validator_stop(n); /* before the mempool: the replica's callbacks use it */
+  blok__validator_stop(n); /* before the mempool: their callbacks use it */
+  blok__observer_stop(n);
   if (n->mp) blok_mempool_free(n->mp);
   if (uv_loop_alive(&n->loop)) {
     uv_close((uv_handle_t *)&n->ready, close_cb);
+    uv_close((uv_handle_t *)&n->gossip.async, close_cb);
     uv_close((uv_handle_t *)&n->sigint, close_cb);
     uv_close((uv_handle_t *)&n->sigterm, close_cb);
     uv_run(&n->loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(&n->loop);
   blok_mempool_batch_release(&n->batch);
+  blok__gossip_release(&n->gossip);
   blok_ledger_close(n->l);
   blok_store_close(n->store);
   blok_genesis_release(&n->g);
@@ -125,6 +170,7 @@ static void loop_init(struct node *n) {
   uv_loop_init(&n->loop);
   uv_async_init(&n->loop, &n->ready, on_ready);
   n->ready.data = n;
+  blok__gossip_init(&n->gossip, &n->loop);
   uv_signal_init(&n->loop, &n->sigint);
   uv_signal_init(&n->loop, &n->sigterm);
   n->sigint.data = n->sigterm.data = n;
@@ -150,7 +196,8 @@ int blok_node_run(const struct blok_node_config *c) {
     blok_notify_init(&n->notify, head.height);
     n->metrics.height = head.height;
     rc = start_services(n, &why);
-    if (rc == BLOK_OK) rc = blok__validator_start(n, &why);
+    if (rc == BLOK_OK)
+      rc = n->c->observer ? blok__observer_start(n, &why) : blok__validator_start(n, &why);
   } else {
     blok_notify_init(&n->notify, 0);
   }

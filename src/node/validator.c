@@ -25,11 +25,11 @@
 #include "blok/net.h"
 #include "blok/replica.h"
 #include "blok/sha256.h"
+#include "blok/sync.h"
 #include "node_internal.h"
 #include "blok/banned.h"
 
-#define GOSSIP_MAX       4096 /* transactions queued for gossip; more are not gossiped */
-#define PRUNE_EVERY      32   /* delete committed proposals every this many heights */
+#define PRUNE_EVERY      32 /* delete committed proposals every this many heights */
 #define SAFETY_KEY       "safety"
 #define BLOCKS_LOAD_MAX  256
 #define FILL_TAKE_FACTOR 3 /* see env_fill */
@@ -47,12 +47,8 @@ struct blok__validator {
   unsigned t_safety, t_blocks;
   uv_timer_t round_timer, build_timer;
   uint64_t timer_round;
-  uv_async_t gossip_async;
-  pthread_mutex_t gossip_mu;
-  size_t gossip_count;
-  uint8_t *gossip[GOSSIP_MAX];
-  size_t gossip_lens[GOSSIP_MAX];
-  struct blok_buf frame;
+  struct blok_wire_msg *omsg; /* an observer's frame, decoded */
+  struct blok_buf out;        /* replies to observers */
   uint64_t pruned_at;
   uint64_t step_started_us; /* when the replica call under way began (for the metrics) */
   struct staged staged[STAGED_MAX];
@@ -218,21 +214,16 @@ static void env_broadcast(void *ctx, const uint8_t *frame, size_t len) {
   if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "broadcast", "error=%s", blok_err_name(rc));
 }
 
-static uint64_t monotonic_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Before each call into the replica. */
 static void step_begin(struct blok__validator *v) {
-  v->step_started_us = monotonic_us();
+  v->step_started_us = blok__monotonic_us();
 }
 
 /* What a replica call returned. A store that cannot write (disk full, I/O error) stops the
  * node with exit status 1 rather than letting it go on with a head or a safety record it could
  * not write; anything else was a peer's bad message or a refused step, logged. */
 static void step_end(struct blok__validator *v, enum blok_err rc, const char *what, size_t from) {
+  v->n->metrics.round = blok_replica_round(v->r);
   enum blok_err prc = persist(v, NULL, 0); /* proposals no vote followed */
   if (prc != BLOK_OK) rc = prc;
   if (rc == BLOK_OK || rc == BLOK_EDUPLICATE) return;
@@ -322,30 +313,8 @@ static bool env_known(void *ctx, const uint8_t id[32]) {
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
                           const uint8_t *block, size_t len, size_t failed) {
   struct blok__validator *v = ctx;
-  struct node *n = v->n;
   (void)hash;
-  struct blok_block_view *view = malloc(sizeof *view);
-  if (view != NULL && blok_block_parse(view, block, len) == BLOK_OK) {
-    for (size_t i = 0; i < view->tx_count; i++) {
-      struct blok_tx tx;
-      if (blok_tx_decode(&tx, view->txs[i], view->tx_lens[i]) == BLOK_OK)
-        blok_mempool_remove(n->mp, tx.id, NULL);
-    }
-  }
-  free(view);
-  blok_notify_committed(&n->notify, h->height);
-  uint64_t now = blok_monotonic_ms();
-  n->metrics.height = h->height;
-  n->metrics.blocks_committed++;
-  n->metrics.txs_committed += h->tx_count;
-  n->metrics.txs_failed += failed;
-  n->metrics.last_block_interval_ms = now - n->last_block_ms;
-  uint64_t took_us = monotonic_us() - v->step_started_us;
-  n->metrics.last_block_commit_us = took_us;
-  n->last_block_ms = now;
-  blok_log(BLOK_LOG_INFO, "block", "height=%llu round=%llu txs=%u failed=%zu took_ms=%.2f",
-           (unsigned long long)h->height, (unsigned long long)h->round, h->tx_count, failed,
-           (double)took_us / 1000.0);
+  blok__node_committed(v->n, h, block, len, failed, blok__monotonic_us() - v->step_started_us);
 }
 
 static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
@@ -362,10 +331,37 @@ static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
 
 /* --- the network -------------------------------------------------------------------------- */
 
+/* An observer may ask for committed blocks and send transactions; nothing else it sends counts. */
+static void on_observer_message(struct blok__validator *v, const uint8_t pk[32],
+                                const uint8_t *bytes, size_t len) {
+  enum blok_err rc = blok_wire_decode(v->omsg, bytes, len);
+  if (rc == BLOK_OK && v->omsg->kind == BLOK_WIRE_SYNC) {
+    uint32_t count;
+    rc = blok_sync_reply(v->n->l, v->omsg->height, &v->out, &count);
+    if (rc == BLOK_OK && count > 0) rc = blok_net_send(v->net, pk, v->out.data, v->out.len);
+  } else if (rc == BLOK_OK && v->omsg->kind == BLOK_WIRE_TXS) {
+    env_txs(v, 0, v->omsg);
+  } else if (rc == BLOK_OK) {
+    rc = BLOK_EINVAL;
+  }
+  if (rc != BLOK_OK)
+    blok_log(BLOK_LOG_DEBUG, "observer", "kind=%u error=%s", len ? bytes[0] : 0, blok_err_name(rc));
+}
+
+static bool allow_observer(const uint8_t pk[32], void *user) {
+  const struct blok_node_config *c = user;
+  for (size_t i = 0; i < c->observer_count; i++)
+    if (memcmp(c->observers[i], pk, 32) == 0) return true;
+  return false;
+}
+
 static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *bytes, size_t len,
                        void *user) {
   struct blok__validator *v = user;
-  if (flags & BLOK_NET_OBSERVER) return;
+  if (flags & BLOK_NET_OBSERVER) {
+    on_observer_message(v, pk, bytes, len);
+    return;
+  }
   for (size_t i = 0; i < v->n->g.validator_count; i++) {
     if (memcmp(v->n->g.validators[i], pk, 32) != 0) continue;
     step_begin(v);
@@ -390,44 +386,6 @@ static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
   on_peer(pk, flags, user, "down");
 }
 
-/* --- gossip of client transactions -------------------------------------------------------- */
-
-void blok__validator_gossip(void *ctx, const uint8_t *raw, size_t len) {
-  struct node *n = ctx;
-  struct blok__validator *v = n->v;
-  if (v == NULL || v->net == NULL) return; /* set before the API starts; none with n = 1 */
-  uint8_t *copy = dup_bytes(raw, len);
-  if (copy == NULL) return;
-  pthread_mutex_lock(&v->gossip_mu);
-  if (v->gossip_count < GOSSIP_MAX) {
-    v->gossip[v->gossip_count] = copy;
-    v->gossip_lens[v->gossip_count++] = len;
-    copy = NULL;
-  }
-  pthread_mutex_unlock(&v->gossip_mu);
-  free(copy); /* queue full: the tx still waits in this node's pool for its turn to lead */
-  uv_async_send(&v->gossip_async);
-}
-
-static void on_gossip(uv_async_t *a) {
-  struct blok__validator *v = a->data;
-  static uint8_t *items[GOSSIP_MAX];
-  static size_t lens[GOSSIP_MAX];
-  pthread_mutex_lock(&v->gossip_mu);
-  size_t count = v->gossip_count;
-  memcpy(items, v->gossip, count * sizeof *items);
-  memcpy(lens, v->gossip_lens, count * sizeof *lens);
-  v->gossip_count = 0;
-  pthread_mutex_unlock(&v->gossip_mu);
-  for (size_t at = 0; at < count; at += BLOK_WIRE_TXS_MAX) {
-    size_t k = count - at < BLOK_WIRE_TXS_MAX ? count - at : BLOK_WIRE_TXS_MAX;
-    if (blok_wire_txs(&v->frame, (const uint8_t *const *)items + at, lens + at, k) == BLOK_OK)
-      env_broadcast(v, v->frame.data, v->frame.len);
-  }
-  for (size_t i = 0; i < count; i++)
-    free(items[i]);
-}
-
 /* --- start and stop ----------------------------------------------------------------------- */
 
 enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
@@ -435,8 +393,9 @@ enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
   if (v == NULL) return BLOK_ENOMEM;
   v->n = n;
   n->v = v;
-  pthread_mutex_init(&v->gossip_mu, NULL);
-  blok_buf_init(&v->frame, BLOK_WIRE_FRAME_MAX);
+  blok_buf_init(&v->out, BLOK_WIRE_FRAME_MAX);
+  v->omsg = malloc(sizeof *v->omsg);
+  if (v->omsg == NULL) return BLOK_ENOMEM;
   for (size_t i = 0; i < STAGED_MAX; i++)
     blok_buf_init(&v->staged[i].frame, BLOK_WIRE_FRAME_MAX);
   enum blok_err rc = blok_store_table(n->store, "consensus.safety", &v->t_safety);
@@ -469,9 +428,16 @@ static enum blok_err open_network(struct blok__validator *v, struct blok_why *wh
       .peer_count = c->peer_count,
       .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
   };
+  if (c->observer_count > 0) {
+    nc.allow_observer = allow_observer;
+    nc.observer_user = (void *)(uintptr_t)c;
+    nc.limits.observers_max = c->observer_count;
+  }
   struct blok_net_callbacks cb = {
       .on_message = on_message, .on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .user = v};
-  return blok_net_open(&v->net, &n->loop, &nc, &cb, why);
+  BLOK_TRY(blok_net_open(&v->net, &n->loop, &nc, &cb, why));
+  blok__gossip_set_net(&n->gossip, v->net);
+  return BLOK_OK;
 }
 
 enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
@@ -479,8 +445,7 @@ enum blok_err blok__validator_start(struct node *n, struct blok_why *why) {
   const struct blok_node_config *c = n->c;
   uv_timer_init(&n->loop, &v->round_timer);
   uv_timer_init(&n->loop, &v->build_timer);
-  uv_async_init(&n->loop, &v->gossip_async, on_gossip);
-  v->round_timer.data = v->build_timer.data = v->gossip_async.data = v;
+  v->round_timer.data = v->build_timer.data = v;
   v->handles_open = true;
   if (n->g.validator_count > 1 && !c->has_p2p)
     return blok_refuse(why, BLOK_EINVAL,
@@ -550,18 +515,16 @@ void blok__validator_stop(struct node *n) {
   if (v->handles_open) {
     uv_close((uv_handle_t *)&v->round_timer, closed);
     uv_close((uv_handle_t *)&v->build_timer, closed);
-    uv_close((uv_handle_t *)&v->gossip_async, closed);
-    while (v->handles_closed < 3) /* they live in v: closed before it is freed */
+    while (v->handles_closed < 2) /* they live in v: closed before it is freed */
       uv_run(&n->loop, UV_RUN_NOWAIT);
   }
+  blok__gossip_set_net(&n->gossip, NULL);
   blok_net_close(v->net);
   blok_replica_close(v->r);
-  for (size_t i = 0; i < v->gossip_count; i++)
-    free(v->gossip[i]);
-  blok_buf_release(&v->frame);
+  blok_buf_release(&v->out);
+  free(v->omsg);
   for (size_t i = 0; i < STAGED_MAX; i++)
     blok_buf_release(&v->staged[i].frame);
-  pthread_mutex_destroy(&v->gossip_mu);
   free(v);
   n->v = NULL;
 }
