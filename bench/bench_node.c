@@ -21,8 +21,9 @@
  *
  * Environment: BLOK_BENCH_TXS (default 40,000) transactions for (b), (c) and (e);
  * BLOK_BENCH_SECONDS (default 1) per verification round (three rounds each of 1 and 2 threads,
- * alternating); BLOK_BENCH_ONLY=node or cluster runs (a) and only that one. It starts and stops
- * its own nodes and removes their folder.
+ * alternating); BLOK_BENCH_ONLY=node or cluster runs (a) and only that one; BLOK_BENCH_DIR
+ * (default /tmp) is where the nodes' folders go (/dev/shm takes the disk out, to measure what it
+ * costs). It starts and stops its own nodes and removes their folder.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -563,7 +564,8 @@ int main(void) {
   if (len <= 0) abort();
   bin[len] = '\0';
   snprintf(strrchr(bin, '/') + 1, 16, "blokauto");
-  snprintf(g_dir, sizeof g_dir, "/tmp/blok-bench-XXXXXX");
+  e = getenv("BLOK_BENCH_DIR"); /* where the stores go (default /tmp) */
+  snprintf(g_dir, sizeof g_dir, "%s/blok-bench-XXXXXX", e && strlen(e) < 64 ? e : "/tmp");
   if (!mkdtemp(g_dir)) abort();
   curl_global_init(CURL_GLOBAL_DEFAULT);
   keys();
