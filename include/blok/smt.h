@@ -12,8 +12,13 @@
  * 0 left, 1 right. The root depends only on the set of (key, value_hash) pairs, never on the
  * order in which they were written.
  *
- * Nodes are content-addressed (stored under their own hash) in a store the caller provides:
- * LMDB for a node, memory for tests and the simulator. Old roots stay readable.
+ * Nodes are stored under their own hash and the version (a block height) of the update that
+ * wrote them, in a store the caller provides: LMDB for a node, memory for tests and the
+ * simulator. An internal node records the versions of its two children, so a reader always
+ * knows where a child is; the version of a root comes from the store (root_version). Keyed by
+ * (version, hash), the nodes one block writes are neighbours in LMDB instead of spread over
+ * every page of the table (docs/PROTOCOL.md, "Storage"). Versions are storage only: no hash
+ * and no proof depends on them. Old roots stay readable.
  */
 #ifndef BLOK_SMT_H
 #define BLOK_SMT_H
@@ -22,8 +27,9 @@
 
 #include "blok/codec.h"
 
-#define BLOK_SMT_DEPTH_MAX 256
-#define BLOK_SMT_NODE_LEN  65 /* kind byte + two 32-byte fields, as stored */
+#define BLOK_SMT_DEPTH_MAX    256
+#define BLOK_SMT_LEAF_LEN     65 /* as stored: kind byte, key, value hash */
+#define BLOK_SMT_INTERNAL_LEN 81 /* kind byte, left and right hashes, their versions (u64 BE) */
 
 enum blok_smt_kind {
   BLOK_SMT_EMPTY = 0,
@@ -32,17 +38,23 @@ enum blok_smt_kind {
 };
 
 struct blok_smt_node {
-  uint8_t kind;  /* enum blok_smt_kind: INTERNAL or LEAF */
-  uint8_t a[32]; /* internal: left child hash;  leaf: key */
-  uint8_t b[32]; /* internal: right child hash; leaf: value hash */
+  uint8_t kind;    /* enum blok_smt_kind: INTERNAL or LEAF */
+  uint8_t a[32];   /* internal: left child hash;  leaf: key */
+  uint8_t b[32];   /* internal: right child hash; leaf: value hash */
+  uint64_t va, vb; /* internal: the versions the left and right children were written at */
 };
 
-/* Where nodes live. get returns BLOK_ENOTFOUND for an unknown hash; put may be called for a
- * node that is already there (it must then keep the one it has, they are equal). */
+/* Where nodes live. get returns BLOK_ENOTFOUND for a node it does not hold at that version (a
+ * store may ignore versions, as the memory store does: a hash names one content); put may be
+ * called for a node that is already there (it must then keep the one it has, they are equal).
+ * root_version gives the version a (non-empty) root's node was written at. */
 struct blok_smt_store {
   void *ctx;
-  enum blok_err (*get)(void *ctx, const uint8_t hash[32], struct blok_smt_node *out);
-  enum blok_err (*put)(void *ctx, const uint8_t hash[32], const struct blok_smt_node *node);
+  enum blok_err (*get)(void *ctx, uint64_t version, const uint8_t hash[32],
+                       struct blok_smt_node *out);
+  enum blok_err (*put)(void *ctx, uint64_t version, const uint8_t hash[32],
+                       const struct blok_smt_node *node);
+  enum blok_err (*root_version)(void *ctx, const uint8_t root[32], uint64_t *version);
 };
 
 /* One change: set key to value_hash, or delete it (deleting an absent key changes nothing). */
@@ -57,12 +69,15 @@ extern const uint8_t blok_smt_empty_root[32];
 void blok_smt_leaf_hash(uint8_t out[32], const uint8_t key[32], const uint8_t value_hash[32]);
 void blok_smt_node_hash(uint8_t out[32], const uint8_t left[32], const uint8_t right[32]);
 
-/* Applies writes to the tree at root and gives the new root. writes must be sorted by key
- * (memcmp order) with no key twice: BLOK_EINVAL otherwise. Fails with the store's error or
+/* Applies writes to the tree at root and gives the new root, writing new nodes at `version`
+ * (the block's height); *new_root_version is the version of the new root's node (older when
+ * the root is a node the update did not write again). writes must be sorted by key (memcmp
+ * order) with no key twice: BLOK_EINVAL otherwise. Fails with the store's error or
  * BLOK_ENOMEM; the old root stays valid whatever happens. */
 BLOK_WUR enum blok_err blok_smt_update(const struct blok_smt_store *s, const uint8_t root[32],
                                        const struct blok_smt_write *writes, size_t n,
-                                       uint8_t new_root[32]);
+                                       uint64_t version, uint8_t new_root[32],
+                                       uint64_t *new_root_version);
 
 /* Looks key up: *found and, when found, its value hash. */
 BLOK_WUR enum blok_err blok_smt_get(const struct blok_smt_store *s, const uint8_t root[32],
@@ -99,9 +114,10 @@ BLOK_WUR enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out);
 void blok_smt_memstore_free(struct blok_smt_memstore *m);
 void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *s);
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m);
-/* Calls fn for every node (in table order); stops at and returns the first error. */
+/* Calls fn for every node with the version it was put at (in table order); stops at and
+ * returns the first error. */
 BLOK_WUR enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
-                                                 enum blok_err (*fn)(void *ctx,
+                                                 enum blok_err (*fn)(void *ctx, uint64_t version,
                                                                      const uint8_t hash[32],
                                                                      const struct blok_smt_node *n),
                                                  void *ctx);

@@ -20,11 +20,12 @@ enum blok_table {
   BLOK_TABLE_META = 0,      /* name -> value: the head ... */
   BLOK_TABLE_BLOCKS = 1,    /* u64 height (big-endian, so cursors go in height order) -> block */
   BLOK_TABLE_TXIDX = 2,     /* tx id[32] -> location and result (docs/PROTOCOL.md, "Storage") */
-  BLOK_TABLE_SMT = 3,       /* node hash[32] -> state-tree node (65 bytes) */
+  BLOK_TABLE_SMT = 3,       /* u64 version (big-endian) || node hash[32] -> state-tree node */
   BLOK_TABLE_STATE = 4,     /* state-tree key[32] -> value bytes */
   BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
   BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
-  BLOK_TABLE_CORE_COUNT = 7,
+  BLOK_TABLE_SMT_ROOTS = 7, /* state root hash[32] -> u64 version of its node (big-endian) */
+  BLOK_TABLE_CORE_COUNT = 8,
 };
 
 #define BLOK_STORE_TABLES_MAX     64
@@ -96,8 +97,11 @@ BLOK_WUR enum blok_err blok_cursor_next(struct blok_cursor *c, struct blok_kv *o
 BLOK_WUR enum blok_err blok_cursor_prev(struct blok_cursor *c, struct blok_kv *out);
 BLOK_WUR enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out);
 
-/* A state-tree node store over the transaction's SMT table. */
+/* A state-tree node store over the transaction's SMT tables (nodes, and roots' versions). */
 void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out);
+/* Records the version of a root's node (the ledger does, for each block's new root). */
+BLOK_WUR enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32],
+                                         uint64_t version);
 
 /* Big-endian u64, the key form of heights. */
 void blok_store_u64_key(uint8_t out[8], uint64_t v);

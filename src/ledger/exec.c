@@ -301,26 +301,44 @@ size_t blok_exec_failed_count(const struct blok_exec *x) {
 
 /* State-tree nodes: this block's and its uncommitted ancestors' in memory, older ones in
  * LMDB. */
-static enum blok_err layered_get(void *ctx, const uint8_t hash[32], struct blok_smt_node *out) {
+static enum blok_err layered_get(void *ctx, uint64_t version, const uint8_t hash[32],
+                                 struct blok_smt_node *out) {
   struct blok_exec *x = ctx;
   for (const struct blok_exec *p = x; p != NULL; p = p->parent) {
     struct blok_smt_store mem;
     blok_smt_memstore_bind(p->smt_new, &mem);
-    enum blok_err rc = mem.get(mem.ctx, hash, out);
+    enum blok_err rc = mem.get(mem.ctx, version, hash, out);
     if (rc != BLOK_ENOTFOUND) return rc;
   }
   struct blok_txn *t;
   struct blok_smt_store disk;
   BLOK_TRY(blok__exec_view(x, &t));
   blok_txn_smt_store(t, &disk);
-  return disk.get(disk.ctx, hash, out);
+  return disk.get(disk.ctx, version, hash, out);
 }
 
-static enum blok_err layered_put(void *ctx, const uint8_t hash[32], const struct blok_smt_node *n) {
+static enum blok_err layered_put(void *ctx, uint64_t version, const uint8_t hash[32],
+                                 const struct blok_smt_node *n) {
   struct blok_exec *x = ctx;
   struct blok_smt_store mem;
   blok_smt_memstore_bind(x->smt_new, &mem);
-  return mem.put(mem.ctx, hash, n);
+  return mem.put(mem.ctx, version, hash, n);
+}
+
+/* The parent's root: in memory (an uncommitted ancestor wrote it: any version reads it), or
+ * committed, with its version recorded. */
+static enum blok_err layered_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
+  struct blok_exec *x = ctx;
+  for (const struct blok_exec *p = x->parent; p != NULL; p = p->parent)
+    if (memcmp(p->h.state_root, root, 32) == 0) {
+      *version = p->root_version;
+      return BLOK_OK;
+    }
+  struct blok_txn *t;
+  struct blok_smt_store disk;
+  BLOK_TRY(blok__exec_view(x, &t));
+  blok_txn_smt_store(t, &disk);
+  return disk.root_version(disk.ctx, root, version);
 }
 
 static enum blok_err state_root(struct blok_exec *x, const uint8_t parent_root[32]) {
@@ -337,8 +355,10 @@ static enum blok_err state_root(struct blok_exec *x, const uint8_t parent_root[3
     w[i].del = sorted[i]->deleted;
     if (!w[i].del) blok_sha256(w[i].value_hash, sorted[i]->val, sorted[i]->len);
   }
-  struct blok_smt_store s = {.ctx = x, .get = layered_get, .put = layered_put};
-  enum blok_err rc = blok_smt_update(&s, parent_root, w, n, x->h.state_root);
+  struct blok_smt_store s = {
+      .ctx = x, .get = layered_get, .put = layered_put, .root_version = layered_root_version};
+  enum blok_err rc =
+      blok_smt_update(&s, parent_root, w, n, x->h.height, x->h.state_root, &x->root_version);
   free(w);
   free(sorted);
   return rc;

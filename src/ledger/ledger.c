@@ -3,7 +3,8 @@
  *
  * Storage layout (docs/PROTOCOL.md, "Storage"): blocks by height, certificates by height,
  * heights by block hash, transaction locations and results by id, state values by tree key,
- * state-tree nodes by hash, and the head's height in meta. A commit writes all of a block's
+ * state-tree nodes by (version, hash) and roots' versions, and the head's height and the
+ * storage format in meta. A commit writes all of a block's
  * entries in one LMDB transaction, so after a crash the store holds whole blocks only.
  */
 #include <stdlib.h>
@@ -14,7 +15,11 @@
 #include "ledger_internal.h"
 #include "blok/banned.h"
 
-#define META_HEAD       "head"
+#define META_HEAD   "head"
+#define META_FORMAT "format"
+/* The storage layout's version (docs/PROTOCOL.md, "Storage"); 2: state-tree nodes by
+ * (version, hash). A folder of another format is refused, not misread. */
+#define STORE_FORMAT    2
 #define TXIDX_VALUE_MAX (8 + 4 + 4 + 4 + BLOK_WHY_MAX)
 
 enum blok_err blok_block_parse(struct blok_block_view *v, const uint8_t *block, size_t len) {
@@ -38,14 +43,55 @@ struct commit {
   struct blok_buf block; /* header || list of transactions */
 };
 
-static enum blok_err put_node(void *ctx, const uint8_t hash[32], const struct blok_smt_node *n) {
+/* The block's new state-tree nodes, gathered to be written in key order. */
+struct new_nodes {
+  size_t count, cap;
+  struct new_node {
+    uint64_t version;
+    uint8_t hash[32];
+    struct blok_smt_node node;
+  } * v;
+};
+
+static enum blok_err gather_node(void *ctx, uint64_t version, const uint8_t hash[32],
+                                 const struct blok_smt_node *n) {
+  struct new_nodes *g = ctx;
+  BLOK_ASSERT(g->count < g->cap);
+  struct new_node *e = &g->v[g->count++];
+  e->version = version;
+  memcpy(e->hash, hash, 32);
+  e->node = *n;
+  return BLOK_OK;
+}
+
+static int node_order(const void *a, const void *b) {
+  const struct new_node *x = a, *y = b;
+  if (x->version != y->version) return x->version < y->version ? -1 : 1;
+  return memcmp(x->hash, y->hash, 32);
+}
+
+/* In (version, hash) order: the table's own order, so the puts fill pages one after another. */
+static enum blok_err write_nodes(struct blok_txn *t, struct blok_exec *x) {
+  struct new_nodes g = {.cap = blok_smt_memstore_count(x->smt_new)};
+  if (g.cap == 0) return BLOK_OK;
+  g.v = malloc(g.cap * sizeof *g.v);
+  if (g.v == NULL) return BLOK_ENOMEM;
+  enum blok_err rc = blok_smt_memstore_foreach(x->smt_new, gather_node, &g);
+  qsort(g.v, g.count, sizeof *g.v, node_order);
   struct blok_smt_store disk;
-  blok_txn_smt_store(ctx, &disk);
-  return disk.put(disk.ctx, hash, n);
+  blok_txn_smt_store(t, &disk);
+  for (size_t i = 0; rc == BLOK_OK && i < g.count; i++)
+    rc = disk.put(disk.ctx, g.v[i].version, g.v[i].hash, &g.v[i].node);
+  free(g.v);
+  BLOK_TRY(rc);
+  if (memcmp(x->h.state_root, x->base_root, 32) == 0 ||
+      memcmp(x->h.state_root, blok_smt_empty_root, 32) == 0)
+    return BLOK_OK;
+  return blok_txn_smt_root(t, x->h.state_root, x->root_version);
 }
 
 static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
-  BLOK_TRY(blok_smt_memstore_foreach(x->smt_new, put_node, t));
+  BLOK_TRY(write_nodes(t, x));
   const struct blok__kv **sorted;
   BLOK_TRY(blok__kvmap_sorted(&x->block_writes, &sorted));
   enum blok_err rc = BLOK_OK;
@@ -86,6 +132,10 @@ static enum blok_err commit_fn(struct blok_txn *t, void *arg) {
   BLOK_TRY(write_txidx(t, x));
   BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKS, hk, 8, c->block.data, c->block.len));
   BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKHASH, c->hash, 32, hk, 8));
+  if (x->h.height == 0) {
+    uint8_t f = STORE_FORMAT;
+    BLOK_TRY(blok_txn_put(t, BLOK_TABLE_META, META_FORMAT, strlen(META_FORMAT), &f, 1));
+  }
   if (c->qc) {
     uint8_t mem[64 + 2 + 32 + 4 + BLOK_VALIDATORS_MAX * 64];
     struct blok_buf b = {.data = mem, .cap = sizeof mem, .size_bytes_max = sizeof mem};
@@ -188,9 +238,28 @@ static enum blok_err stored_hash_at(struct blok_ledger *l, uint64_t height, uint
   return rc;
 }
 
+static enum blok_err check_format(struct blok_ledger *l, struct blok_why *why) {
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_store_read_begin(l->store, &t));
+  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_META, META_FORMAT, strlen(META_FORMAT), &v, &n);
+  unsigned format = rc == BLOK_OK && n == 1 ? v[0] : 1; /* format 1 wrote no marker */
+  blok_store_read_end(t);
+  if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
+  if (format != STORE_FORMAT)
+    return blok_refuse(why, BLOK_EINVAL,
+                       "the data folder is in storage format %u; this build reads format %d: "
+                       "move it away and start with an empty one (a node syncs the chain again "
+                       "from the validators; a devnet is made anew)",
+                       format, STORE_FORMAT);
+  return BLOK_OK;
+}
+
 static enum blok_err open_genesis(struct blok_ledger *l, struct blok_why *why) {
   bool empty;
   BLOK_TRY(load_head(l, &empty));
+  if (!empty) BLOK_TRY(check_format(l, why));
   struct blok_exec *x;
   BLOK_TRY(genesis_exec(l, &x, why));
   uint8_t hash[32];

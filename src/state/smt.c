@@ -16,10 +16,18 @@ const uint8_t blok_smt_empty_root[32] = {0};
 
 enum { PREFIX_LEAF = 0x02, PREFIX_NODE = 0x03, KIND_UNKNOWN = 0xFF };
 
-/* A subtree as the update sees it: its hash and, when known, its kind. */
+/* A subtree as the update sees it: its hash, the version its node was written at and, when
+ * known, its kind. */
 struct sub {
   uint8_t hash[32];
+  uint64_t version;
   uint8_t kind;
+};
+
+/* What one update writes: new nodes go to the store at `version`. */
+struct upd {
+  const struct blok_smt_store *s;
+  uint64_t version;
 };
 
 static int key_bit(const uint8_t key[32], unsigned depth) {
@@ -49,13 +57,13 @@ void blok_smt_node_hash(uint8_t out[32], const uint8_t left[32], const uint8_t r
 /* Loads the node under hash; the zero hash is the empty subtree and is never stored. A node
  * the store returns must hash to the hash it was asked for: a damaged store is reported, not
  * trusted. */
-static enum blok_err load(const struct blok_smt_store *s, const uint8_t hash[32],
+static enum blok_err load(const struct blok_smt_store *s, uint64_t version, const uint8_t hash[32],
                           struct blok_smt_node *out) {
   if (is_zero(hash)) {
     out->kind = BLOK_SMT_EMPTY;
     return BLOK_OK;
   }
-  BLOK_TRY(s->get(s->ctx, hash, out));
+  BLOK_TRY(s->get(s->ctx, version, hash, out));
   uint8_t check[32];
   if (out->kind == BLOK_SMT_LEAF)
     blok_smt_leaf_hash(check, out->a, out->b);
@@ -66,42 +74,44 @@ static enum blok_err load(const struct blok_smt_store *s, const uint8_t hash[32]
   return memcmp(check, hash, 32) == 0 ? BLOK_OK : BLOK_EFORMAT;
 }
 
-static enum blok_err put_leaf(const struct blok_smt_store *s, const uint8_t key[32],
+static enum blok_err put_leaf(const struct upd *u, const uint8_t key[32],
                               const uint8_t value_hash[32], struct sub *out) {
   struct blok_smt_node n = {.kind = BLOK_SMT_LEAF};
   memcpy(n.a, key, 32);
   memcpy(n.b, value_hash, 32);
   blok_smt_leaf_hash(out->hash, key, value_hash);
   out->kind = BLOK_SMT_LEAF;
-  return s->put(s->ctx, out->hash, &n);
+  out->version = u->version;
+  return u->s->put(u->s->ctx, u->version, out->hash, &n);
 }
 
 static enum blok_err resolve_kind(const struct blok_smt_store *s, struct sub *x) {
   if (x->kind != KIND_UNKNOWN) return BLOK_OK;
   struct blok_smt_node n;
-  BLOK_TRY(load(s, x->hash, &n));
+  BLOK_TRY(load(s, x->version, x->hash, &n));
   x->kind = n.kind;
   return BLOK_OK;
 }
 
-/* Joins two sibling subtrees into their parent, hoisting a lone leaf over an empty sibling. */
-static enum blok_err combine(const struct blok_smt_store *s, struct sub *l, struct sub *r,
-                             struct sub *out) {
+/* Joins two sibling subtrees into their parent, hoisting a lone leaf over an empty sibling
+ * (it keeps the version it was written at: it is not written again). */
+static enum blok_err combine(const struct upd *u, struct sub *l, struct sub *r, struct sub *out) {
   bool l_empty = is_zero(l->hash), r_empty = is_zero(r->hash);
   if (l_empty || r_empty) {
     struct sub *other = l_empty ? r : l;
-    BLOK_TRY(resolve_kind(s, other));
+    BLOK_TRY(resolve_kind(u->s, other));
     if (other->kind != BLOK_SMT_INTERNAL) { /* empty, or a leaf that moves up */
       *out = *other;
       return BLOK_OK;
     }
   }
-  struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL};
+  struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL, .va = l->version, .vb = r->version};
   memcpy(n.a, l->hash, 32);
   memcpy(n.b, r->hash, 32);
   blok_smt_node_hash(out->hash, l->hash, r->hash);
   out->kind = BLOK_SMT_INTERNAL;
-  return s->put(s->ctx, out->hash, &n);
+  out->version = u->version;
+  return u->s->put(u->s->ctx, u->version, out->hash, &n);
 }
 
 /* First index in items[0..n) whose key has bit 1 at depth (the keys share their first
@@ -114,25 +124,26 @@ static size_t split_at(const struct blok_smt_write *items, size_t n, unsigned de
 }
 
 /* Builds the canonical subtree holding exactly items (sorted, distinct, none deleted). */
-static enum blok_err build(const struct blok_smt_store *s, unsigned depth,
-                           const struct blok_smt_write *items, size_t n, struct sub *out) {
+static enum blok_err build(const struct upd *u, unsigned depth, const struct blok_smt_write *items,
+                           size_t n, struct sub *out) {
   if (n == 0) {
     memset(out->hash, 0, 32);
     out->kind = BLOK_SMT_EMPTY;
+    out->version = 0;
     return BLOK_OK;
   }
-  if (n == 1) return put_leaf(s, items[0].key, items[0].value_hash, out);
+  if (n == 1) return put_leaf(u, items[0].key, items[0].value_hash, out);
   BLOK_ASSERT(depth < BLOK_SMT_DEPTH_MAX);
   size_t m = split_at(items, n, depth);
   struct sub l, r;
-  BLOK_TRY(build(s, depth + 1, items, m, &l));
-  BLOK_TRY(build(s, depth + 1, items + m, n - m, &r));
-  return combine(s, &l, &r, out);
+  BLOK_TRY(build(u, depth + 1, items, m, &l));
+  BLOK_TRY(build(u, depth + 1, items + m, n - m, &r));
+  return combine(u, &l, &r, out);
 }
 
 /* The new contents of an empty or single-leaf subtree: the writes that set a value, plus the
  * existing leaf unless a write replaces or deletes it. */
-static enum blok_err rebuild_terminal(const struct blok_smt_store *s, unsigned depth,
+static enum blok_err rebuild_terminal(const struct upd *u, unsigned depth,
                                       const struct blok_smt_node *node,
                                       const struct blok_smt_write *w, size_t n, struct sub *out) {
   struct blok_smt_write *items = malloc((n + 1) * sizeof *items);
@@ -156,36 +167,51 @@ static enum blok_err rebuild_terminal(const struct blok_smt_store *s, unsigned d
     memcpy(items[k].value_hash, node->b, 32);
     items[k++].del = false;
   }
-  enum blok_err rc = build(s, depth, items, k, out);
+  enum blok_err rc = build(u, depth, items, k, out);
   free(items);
   return rc;
 }
 
-static enum blok_err update(const struct blok_smt_store *s, const uint8_t hash[32], unsigned depth,
+static enum blok_err update(const struct upd *u, const struct sub *at, unsigned depth,
                             const struct blok_smt_write *w, size_t n, struct sub *out) {
   if (n == 0) {
-    memcpy(out->hash, hash, 32);
+    *out = *at;
     out->kind = KIND_UNKNOWN;
     return BLOK_OK;
   }
   struct blok_smt_node node;
-  BLOK_TRY(load(s, hash, &node));
-  if (node.kind != BLOK_SMT_INTERNAL) return rebuild_terminal(s, depth, &node, w, n, out);
+  BLOK_TRY(load(u->s, at->version, at->hash, &node));
+  if (node.kind != BLOK_SMT_INTERNAL) return rebuild_terminal(u, depth, &node, w, n, out);
   if (depth >= BLOK_SMT_DEPTH_MAX) return BLOK_EFORMAT; /* a store that loops */
   size_t m = split_at(w, n, depth);
-  struct sub l, r;
-  BLOK_TRY(update(s, node.a, depth + 1, w, m, &l));
-  BLOK_TRY(update(s, node.b, depth + 1, w + m, n - m, &r));
-  return combine(s, &l, &r, out);
+  struct sub l = {.version = node.va}, r = {.version = node.vb}, nl, nr;
+  memcpy(l.hash, node.a, 32);
+  memcpy(r.hash, node.b, 32);
+  BLOK_TRY(update(u, &l, depth + 1, w, m, &nl));
+  BLOK_TRY(update(u, &r, depth + 1, w + m, n - m, &nr));
+  return combine(u, &nl, &nr, out);
+}
+
+/* The version the root's node was written at (none for the empty tree). */
+static enum blok_err root_of(const struct blok_smt_store *s, const uint8_t root[32],
+                             struct sub *out) {
+  memcpy(out->hash, root, 32);
+  out->version = 0;
+  out->kind = KIND_UNKNOWN;
+  return is_zero(root) ? BLOK_OK : s->root_version(s->ctx, root, &out->version);
 }
 
 enum blok_err blok_smt_update(const struct blok_smt_store *s, const uint8_t root[32],
-                              const struct blok_smt_write *writes, size_t n, uint8_t new_root[32]) {
+                              const struct blok_smt_write *writes, size_t n, uint64_t version,
+                              uint8_t new_root[32], uint64_t *new_root_version) {
   for (size_t i = 1; i < n; i++)
     if (memcmp(writes[i - 1].key, writes[i].key, 32) >= 0) return BLOK_EINVAL;
-  struct sub out;
-  BLOK_TRY(update(s, root, 0, writes, n, &out));
+  struct sub at, out;
+  struct upd u = {s, version};
+  BLOK_TRY(root_of(s, root, &at));
+  BLOK_TRY(update(&u, &at, 0, writes, n, &out));
   memcpy(new_root, out.hash, 32);
+  *new_root_version = out.version;
   return BLOK_OK;
 }
 
@@ -193,10 +219,10 @@ enum blok_err blok_smt_update(const struct blok_smt_store *s, const uint8_t root
 static enum blok_err walk(const struct blok_smt_store *s, const uint8_t root[32],
                           const uint8_t key[32], struct blok_smt_node *end,
                           struct blok_smt_proof *p) {
-  uint8_t h[32];
-  memcpy(h, root, 32);
+  struct sub at;
+  BLOK_TRY(root_of(s, root, &at));
   for (unsigned depth = 0;; depth++) {
-    BLOK_TRY(load(s, h, end));
+    BLOK_TRY(load(s, at.version, at.hash, end));
     if (end->kind != BLOK_SMT_INTERNAL) {
       if (p) p->depth = (uint16_t)depth;
       return BLOK_OK;
@@ -204,7 +230,8 @@ static enum blok_err walk(const struct blok_smt_store *s, const uint8_t root[32]
     if (depth >= BLOK_SMT_DEPTH_MAX) return BLOK_EFORMAT;
     int b = key_bit(key, depth);
     if (p) memcpy(p->siblings[depth], b ? end->a : end->b, 32);
-    memcpy(h, b ? end->b : end->a, 32);
+    memcpy(at.hash, b ? end->b : end->a, 32);
+    at.version = b ? end->vb : end->va;
   }
 }
 

@@ -13,6 +13,7 @@
 struct entry {
   uint8_t used;
   uint8_t hash[32];
+  uint64_t version; /* the version it was put at; gets ignore it (a hash names one content) */
   struct blok_smt_node node;
 };
 
@@ -47,21 +48,25 @@ static enum blok_err grow(struct blok_smt_memstore *m) {
   return BLOK_OK;
 }
 
-static enum blok_err mem_get(void *ctx, const uint8_t hash[32], struct blok_smt_node *out) {
+static enum blok_err mem_get(void *ctx, uint64_t version, const uint8_t hash[32],
+                             struct blok_smt_node *out) {
   struct blok_smt_memstore *m = ctx;
+  (void)version;
   struct entry *e = find(m->slots, m->cap, hash);
   if (!e->used) return BLOK_ENOTFOUND;
   *out = e->node;
   return BLOK_OK;
 }
 
-static enum blok_err mem_put(void *ctx, const uint8_t hash[32], const struct blok_smt_node *n) {
+static enum blok_err mem_put(void *ctx, uint64_t version, const uint8_t hash[32],
+                             const struct blok_smt_node *n) {
   struct blok_smt_memstore *m = ctx;
   if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow(m));
   struct entry *e = find(m->slots, m->cap, hash);
   if (e->used) return BLOK_OK;
   e->used = 1;
   memcpy(e->hash, hash, 32);
+  e->version = version;
   e->node = *n;
   m->count++;
   return BLOK_OK;
@@ -86,10 +91,19 @@ void blok_smt_memstore_free(struct blok_smt_memstore *m) {
   free(m);
 }
 
+/* Any version will do: gets ignore it. */
+static enum blok_err mem_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
+  (void)ctx;
+  (void)root;
+  *version = 0;
+  return BLOK_OK;
+}
+
 void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *s) {
   s->ctx = m;
   s->get = mem_get;
   s->put = mem_put;
+  s->root_version = mem_root_version;
 }
 
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m) {
@@ -97,10 +111,12 @@ size_t blok_smt_memstore_count(const struct blok_smt_memstore *m) {
 }
 
 enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
-                                        enum blok_err (*fn)(void *ctx, const uint8_t hash[32],
+                                        enum blok_err (*fn)(void *ctx, uint64_t version,
+                                                            const uint8_t hash[32],
                                                             const struct blok_smt_node *n),
                                         void *ctx) {
   for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].used) BLOK_TRY(fn(ctx, m->slots[i].hash, &m->slots[i].node));
+    if (m->slots[i].used)
+      BLOK_TRY(fn(ctx, m->slots[i].version, m->slots[i].hash, &m->slots[i].node));
   return BLOK_OK;
 }

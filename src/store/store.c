@@ -20,8 +20,8 @@
 
 #define DEFAULT_MAP_BYTES ((size_t)64 << 20)
 
-static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {"meta",  "blocks", "txidx",    "smt",
-                                                              "state", "qc",     "blockhash"};
+static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {
+    "meta", "blocks", "txidx", "smt", "state", "qc", "blockhash", "smt.roots"};
 
 struct blok_store {
   MDB_env *env;
@@ -295,33 +295,74 @@ enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out) {
   return cursor_op(c, &k, MDB_LAST, out);
 }
 
-static enum blok_err smt_get(void *ctx, const uint8_t hash[32], struct blok_smt_node *out) {
+/* The SMT table's key: the version, big-endian so that one block's nodes sit together, then
+ * the hash. */
+static void smt_key(uint8_t k[40], uint64_t version, const uint8_t hash[32]) {
+  blok_store_u64_key(k, version);
+  memcpy(k + 8, hash, 32);
+}
+
+static enum blok_err smt_get(void *ctx, uint64_t version, const uint8_t hash[32],
+                             struct blok_smt_node *out) {
   const uint8_t *v;
   size_t n;
-  BLOK_TRY(blok_txn_get(ctx, BLOK_TABLE_SMT, hash, 32, &v, &n));
-  if (n != BLOK_SMT_NODE_LEN) return BLOK_EFORMAT;
+  uint8_t k[40];
+  smt_key(k, version, hash);
+  BLOK_TRY(blok_txn_get(ctx, BLOK_TABLE_SMT, k, sizeof k, &v, &n));
+  if (n == 0) return BLOK_EFORMAT;
   out->kind = v[0];
+  if (n != (out->kind == BLOK_SMT_INTERNAL ? BLOK_SMT_INTERNAL_LEN : BLOK_SMT_LEAF_LEN))
+    return BLOK_EFORMAT;
   memcpy(out->a, v + 1, 32);
   memcpy(out->b, v + 33, 32);
+  out->va = out->vb = 0;
+  if (out->kind == BLOK_SMT_INTERNAL) {
+    out->va = blok_store_u64_from_key(v + 65);
+    out->vb = blok_store_u64_from_key(v + 73);
+  }
   return BLOK_OK;
 }
 
-static enum blok_err smt_put(void *ctx, const uint8_t hash[32], const struct blok_smt_node *n) {
+static enum blok_err smt_put(void *ctx, uint64_t version, const uint8_t hash[32],
+                             const struct blok_smt_node *n) {
   struct blok_txn *t = ctx;
-  uint8_t v[BLOK_SMT_NODE_LEN];
+  uint8_t v[BLOK_SMT_INTERNAL_LEN], k[40];
   v[0] = n->kind;
   memcpy(v + 1, n->a, 32);
   memcpy(v + 33, n->b, 32);
-  MDB_val k = {.mv_size = 32, .mv_data = (void *)(uintptr_t)hash};
-  MDB_val val = {.mv_size = sizeof v, .mv_data = v};
-  int rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &k, &val, MDB_NOOVERWRITE);
+  size_t len = BLOK_SMT_LEAF_LEN;
+  if (n->kind == BLOK_SMT_INTERNAL) {
+    blok_store_u64_key(v + 65, n->va);
+    blok_store_u64_key(v + 73, n->vb);
+    len = BLOK_SMT_INTERNAL_LEN;
+  }
+  smt_key(k, version, hash);
+  MDB_val key = {.mv_size = sizeof k, .mv_data = k};
+  MDB_val val = {.mv_size = len, .mv_data = v};
+  int rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_NOOVERWRITE);
   return rc == MDB_KEYEXIST ? BLOK_OK : from_mdb(rc); /* content-addressed: same node */
+}
+
+static enum blok_err smt_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
+  const uint8_t *v;
+  size_t n;
+  BLOK_TRY(blok_txn_get(ctx, BLOK_TABLE_SMT_ROOTS, root, 32, &v, &n));
+  if (n != 8) return BLOK_EFORMAT;
+  *version = blok_store_u64_from_key(v);
+  return BLOK_OK;
 }
 
 void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out) {
   out->ctx = t;
   out->get = smt_get;
   out->put = smt_put;
+  out->root_version = smt_root_version;
+}
+
+enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32], uint64_t version) {
+  uint8_t v[8];
+  blok_store_u64_key(v, version);
+  return blok_txn_put(t, BLOK_TABLE_SMT_ROOTS, root, 32, v, sizeof v);
 }
 
 void blok_store_u64_key(uint8_t out[8], uint64_t v) {

@@ -173,6 +173,7 @@ static void check_proofs(const struct blok_smt_store *s, const uint8_t root[32],
 static void check_order_independence(const struct model *mo, const uint8_t want[32]) {
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
+  uint64_t rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   size_t order[KEYS], n = 0;
@@ -194,7 +195,7 @@ static void check_order_independence(const struct model *mo, const uint8_t want[
       w[j].del = false;
     }
     qsort(w, k, sizeof *w, cmp_write);
-    assert_int_equal(blok_smt_update(&s, root, w, k, root), BLOK_OK);
+    assert_int_equal(blok_smt_update(&s, root, w, k, 1, root, &rv), BLOK_OK);
     done += k;
   }
   assert_memory_equal(root, want, 32);
@@ -208,6 +209,7 @@ static void run_seed(uint64_t seed) {
   make_keys(&mo);
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
+  uint64_t rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   uint8_t root[32] = {0}, want[32];
@@ -215,7 +217,7 @@ static void run_seed(uint64_t seed) {
     size_t n = random_batch(&mo, w, BLOK_ARRAY_LEN(w));
     uint8_t old[32];
     memcpy(old, root, 32);
-    assert_int_equal(blok_smt_update(&s, old, w, n, root), BLOK_OK);
+    assert_int_equal(blok_smt_update(&s, old, w, n, 1, root, &rv), BLOK_OK);
     model_root(&mo, want);
     if (memcmp(root, want, 32) != 0)
       fail_msg("seed %llu round %d: root differs", (unsigned long long)seed, round);
@@ -232,7 +234,7 @@ static void run_seed(uint64_t seed) {
     all[k++].del = true;
   }
   qsort(all, k, sizeof *all, cmp_write);
-  assert_int_equal(blok_smt_update(&s, root, all, k, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, root, all, k, 1, root, &rv), BLOK_OK);
   assert_memory_equal(root, blok_smt_empty_root, 32);
   blok_smt_memstore_free(m);
 }
@@ -247,11 +249,12 @@ static void test_empty_and_single(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
+  uint64_t rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   struct blok_smt_write w = {.key = {0xAB}, .value_hash = {0xCD}};
   uint8_t root[32], leaf[32];
-  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, &w, 1, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, &w, 1, 1, root, &rv), BLOK_OK);
   blok_smt_leaf_hash(leaf, w.key, w.value_hash);
   assert_memory_equal(root, leaf, 32); /* a lone leaf is the root */
   struct blok_smt_proof p;
@@ -263,7 +266,7 @@ static void test_empty_and_single(void **state) {
   assert_int_equal(blok_smt_verify(root, absent, NULL, &p), BLOK_OK);
   /* Unsorted or repeated keys are refused. */
   struct blok_smt_write two[2] = {w, w};
-  assert_int_equal(blok_smt_update(&s, root, two, 2, root), BLOK_EINVAL);
+  assert_int_equal(blok_smt_update(&s, root, two, 2, 1, root, &rv), BLOK_EINVAL);
   blok_smt_memstore_free(m);
 }
 
@@ -271,6 +274,7 @@ static void test_proof_encoding(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
+  uint64_t rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   static struct blok_smt_write w[40];
@@ -282,7 +286,7 @@ static void test_proof_encoding(void **state) {
   }
   qsort(w, 40, sizeof *w, cmp_write);
   uint8_t root[32];
-  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w, 40, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w, 40, 1, root, &rv), BLOK_OK);
   static struct blok_smt_proof p, back;
   assert_int_equal(blok_smt_prove(&s, root, w[3].key, &p), BLOK_OK);
   struct blok_buf b;
@@ -311,6 +315,7 @@ static void test_vectors(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
+  uint64_t rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   struct blok_smt_write w[3];
@@ -321,13 +326,13 @@ static void test_vectors(void **state) {
     w[i].del = false;
   }
   uint8_t root[32], want[32];
-  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w + 2, 1, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w + 2, 1, 1, root, &rv), BLOK_OK);
   test_unhex(want, 32, "40b3aff522c0bae10cbe057e460498e836bd21445897adb3dcf19bd6198b7260");
   assert_memory_equal(root, want, 32);
-  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w + 1, 2, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w + 1, 2, 1, root, &rv), BLOK_OK);
   test_unhex(want, 32, "03dea20d75b7a7e21db347611046ff120c81afb3a8afc0b36edd57cce931a10d");
   assert_memory_equal(root, want, 32);
-  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w, 3, root), BLOK_OK);
+  assert_int_equal(blok_smt_update(&s, blok_smt_empty_root, w, 3, 1, root, &rv), BLOK_OK);
   test_unhex(want, 32, "911b9f48e2cf2848076fedf8d7fab4fdbf01f877e80e797f1674e89a2433b946");
   assert_memory_equal(root, want, 32);
   /* The proof for "b" is four siblings deep: leaf a, empty, empty, leaf c. */
@@ -347,7 +352,7 @@ static void test_vectors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_empty_and_single),
-    cmocka_unit_test(test_vectors),
+      cmocka_unit_test(test_vectors),
       cmocka_unit_test(test_random_against_model),
       cmocka_unit_test(test_proof_encoding),
   };

@@ -177,49 +177,108 @@ static void test_map_grows(void **state) {
 struct smt_arg {
   struct blok_smt_write *w;
   size_t n;
-  uint8_t root[32];
+  uint64_t version;
+  uint8_t root[32], new_root[32];
 };
 
+/* One block's update over LMDB: from root, the new nodes at version, the new root indexed. */
 static enum blok_err smt_write(struct blok_txn *t, void *arg) {
   struct smt_arg *a = arg;
   struct blok_smt_store ss;
+  uint64_t rv;
   blok_txn_smt_store(t, &ss);
-  return blok_smt_update(&ss, blok_smt_empty_root, a->w, a->n, a->root);
+  BLOK_TRY(blok_smt_update(&ss, a->root, a->w, a->n, a->version, a->new_root, &rv));
+  BLOK_ASSERT(rv == a->version);
+  return blok_txn_smt_root(t, a->new_root, rv);
 }
 
 static int cmp_write(const void *a, const void *b) {
   return memcmp(a, b, 32);
 }
 
-static void test_smt_over_lmdb(void **state) {
-  (void)state;
-  make_dir();
-  struct blok_store *s = open_store(0);
-  static struct blok_smt_write w[500];
-  for (size_t i = 0; i < 500; i++) {
-    uint64_t x = i;
+static void fill_writes(struct blok_smt_write *w, size_t n, uint64_t first, uint8_t salt) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t x = first + i;
     blok_sha256(w[i].key, &x, sizeof x);
     blok_sha256(w[i].value_hash, w[i].key, 32);
+    w[i].value_hash[0] ^= salt;
     w[i].del = false;
   }
-  qsort(w, 500, sizeof *w, cmp_write);
-  struct smt_arg a = {.w = w, .n = 500};
-  assert_int_equal(blok_store_write(s, smt_write, &a), BLOK_OK);
-  struct blok_smt_memstore *m;
-  struct blok_smt_store ms;
-  uint8_t mem_root[32];
-  assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
-  blok_smt_memstore_bind(m, &ms);
-  assert_int_equal(blok_smt_update(&ms, blok_smt_empty_root, w, 500, mem_root), BLOK_OK);
-  assert_memory_equal(a.root, mem_root, 32);
+  qsort(w, n, sizeof *w, cmp_write);
+}
+
+static void prove_in(struct blok_store *s, const uint8_t root[32], const struct blok_smt_write *w) {
   struct blok_txn *t;
   struct blok_smt_store ss;
   static struct blok_smt_proof p;
   assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
   blok_txn_smt_store(t, &ss);
-  assert_int_equal(blok_smt_prove(&ss, a.root, w[42].key, &p), BLOK_OK);
-  assert_int_equal(blok_smt_verify(a.root, w[42].key, w[42].value_hash, &p), BLOK_OK);
+  assert_int_equal(blok_smt_prove(&ss, root, w->key, &p), BLOK_OK);
+  assert_int_equal(blok_smt_verify(root, w->key, w->value_hash, &p), BLOK_OK);
   blok_store_read_end(t);
+}
+
+/*
+ * The tree over LMDB, two blocks: 500 keys at version 1, then 100 changed and 100 new ones at
+ * version 2 on top. The roots equal the memory store's for the same contents, both roots stay
+ * provable, and every node is stored under (version, hash) with the version first, so one
+ * block's nodes are neighbours in the table.
+ */
+static void test_smt_over_lmdb(void **state) {
+  (void)state;
+  make_dir();
+  struct blok_store *s = open_store(0);
+  static struct blok_smt_write w1[500], w2[200], all[600];
+  fill_writes(w1, 500, 0, 0);
+  fill_writes(w2, 100, 400, 1); /* keys 400..499, new values */
+  fill_writes(w2 + 100, 100, 500, 0);
+  qsort(w2, 200, sizeof *w2, cmp_write);
+  struct smt_arg a = {.w = w1, .n = 500, .version = 1};
+  memcpy(a.root, blok_smt_empty_root, 32);
+  assert_int_equal(blok_store_write(s, smt_write, &a), BLOK_OK);
+  uint8_t root1[32];
+  memcpy(root1, a.new_root, 32);
+  a = (struct smt_arg){.w = w2, .n = 200, .version = 2};
+  memcpy(a.root, root1, 32);
+  assert_int_equal(blok_store_write(s, smt_write, &a), BLOK_OK);
+
+  /* The same contents in one go in memory: the same root. */
+  fill_writes(all, 400, 0, 0);
+  fill_writes(all + 400, 100, 400, 1);
+  fill_writes(all + 500, 100, 500, 0);
+  qsort(all, 600, sizeof *all, cmp_write);
+  struct blok_smt_memstore *m;
+  struct blok_smt_store ms;
+  uint8_t mem_root[32];
+  uint64_t rv;
+  assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
+  blok_smt_memstore_bind(m, &ms);
+  assert_int_equal(blok_smt_update(&ms, blok_smt_empty_root, all, 600, 7, mem_root, &rv), BLOK_OK);
+  assert_memory_equal(a.new_root, mem_root, 32);
+  prove_in(s, root1, &w1[42]);
+  prove_in(s, a.new_root, &w2[7]);
+  prove_in(s, a.new_root, &all[300]);
+
+  /* Keys are version || hash, in order: version 1's nodes first, then version 2's. */
+  struct blok_txn *t;
+  struct blok_cursor *c;
+  struct blok_kv kv;
+  assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
+  assert_int_equal(blok_cursor_open(t, BLOK_TABLE_SMT, &c), BLOK_OK);
+  static const uint8_t first[8];
+  size_t count[3] = {0};
+  uint64_t last = 0;
+  for (enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv); rc == BLOK_OK;
+       rc = blok_cursor_next(c, &kv)) {
+    assert_int_equal(kv.key_len, 40);
+    uint64_t v = blok_store_u64_from_key(kv.key);
+    assert_true(v >= last && v >= 1 && v <= 2);
+    last = v;
+    count[v]++;
+  }
+  blok_cursor_close(c);
+  blok_store_read_end(t);
+  assert_true(count[1] >= 500 && count[2] >= 200); /* every leaf, and the paths above them */
   blok_smt_memstore_free(m);
   blok_store_close(s);
   remove_dir();
