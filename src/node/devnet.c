@@ -127,6 +127,17 @@ static enum blok_err write_config(const char *config, const char *http, struct b
   return rc;
 }
 
+/* A new devnet's folder and its keys folder (mode 0700); a keys folder already there means a
+ * devnet that was not finished. */
+static enum blok_err make_dirs(const char *dir, const char *keys, struct blok_why *why) {
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return blok_refuse(why, BLOK_EIO, "%s: %s", dir, strerror(errno));
+  if (mkdir(keys, 0700) != 0)
+    return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
+                       strerror(errno));
+  return BLOK_OK;
+}
+
 enum blok_err blok_devnet_prepare(const char *dir, const char *http, bool *created,
                                   char *config_path, size_t config_path_cap, struct blok_why *why) {
   char keys[4096];
@@ -134,11 +145,7 @@ enum blok_err blok_devnet_prepare(const char *dir, const char *http, bool *creat
   BLOK_TRY(path_join(keys, sizeof keys, dir, "keys"));
   *created = access(config_path, F_OK) != 0;
   if (!*created) return BLOK_OK;
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-    return blok_refuse(why, BLOK_EIO, "%s: %s", dir, strerror(errno));
-  if (mkdir(keys, 0700) != 0)
-    return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
-                       strerror(errno));
+  BLOK_TRY(make_dirs(dir, keys, why));
   char vhex[1][65];
   BLOK_TRY(write_genesis(dir, keys, 1, vhex, why));
   return write_config(config_path, http, why); /* last: its presence marks a complete folder */
@@ -236,11 +243,7 @@ enum blok_err blok_devnet_prepare_validators(const char *dir,
   BLOK_TRY(path_join(marker, sizeof marker, dir, "v0/node.json"));
   *created = access(marker, F_OK) != 0;
   if (!*created) return BLOK_OK;
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-    return blok_refuse(why, BLOK_EIO, "%s: %s", dir, strerror(errno));
-  if (mkdir(keys, 0700) != 0)
-    return blok_refuse(why, BLOK_EIO, "%s: %s (a half-made devnet? remove the folder)", keys,
-                       strerror(errno));
+  BLOK_TRY(make_dirs(dir, keys, why));
   char(*vhex)[65] = calloc(n, 65);
   char(*ohex)[65] = calloc(o->observers + 1, 65);
   enum blok_err rc = vhex && ohex ? write_genesis(dir, keys, n, vhex, why) : BLOK_ENOMEM;

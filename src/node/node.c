@@ -62,6 +62,37 @@ void blok__node_committed(struct node *n, const struct blok_header *h, const uin
            (double)took_us / 1000.0);
 }
 
+size_t blok__node_validator(const struct node *n, const uint8_t pk[32]) {
+  for (size_t i = 0; i < n->g.validator_count; i++)
+    if (memcmp(n->g.validators[i], pk, 32) == 0) return i;
+  return n->g.validator_count;
+}
+
+void blok__node_log_peer(const struct node *n, const uint8_t pk[32], const char *state) {
+  size_t i = blok__node_validator(n, pk);
+  if (i < n->g.validator_count) blok_log(BLOK_LOG_INFO, "peer", "validator=%zu state=%s", i, state);
+}
+
+enum blok_err blok__node_net_config(struct node *n, struct blok_net_config *nc,
+                                    struct blok_why *why) {
+  const struct blok_node_config *c = n->c;
+  for (size_t i = 0; i < c->peer_count; i++) {
+    if (blok__node_validator(n, c->peers[i].pk) == n->g.validator_count)
+      return blok_refuse(why, BLOK_EINVAL, "peers[%zu]: not a validator of the genesis", i);
+    memcpy(n->peers[i].pk, c->peers[i].pk, 32);
+    n->peers[i].host = c->peers[i].host;
+    n->peers[i].port = c->peers[i].port;
+  }
+  *nc = (struct blok_net_config){
+      .chain_id = n->g.chain_id,
+      .identity = &n->key,
+      .peers = n->peers,
+      .peer_count = c->peer_count,
+      .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
+  };
+  return BLOK_OK;
+}
+
 void blok__node_stop(struct node *n, int code) {
   if (code > n->exit_code) n->exit_code = code;
   uv_stop(&n->loop);

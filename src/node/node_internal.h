@@ -55,10 +55,19 @@ struct node {
   size_t self;               /* a validator's index in the genesis validators */
   struct blok__validator *v; /* a validator's consensus (validator.c), else NULL */
   struct blok__observer *o;  /* an observer's (observer.c), else NULL */
+  struct blok_net_peer peers[BLOK_NODE_PEERS_MAX]; /* the config's, for the network */
 };
 
 uint64_t blok__wall_ms(void);
 uint64_t blok__monotonic_us(void);
+/* The index of the genesis validator with this key, or validator_count. */
+size_t blok__node_validator(const struct node *n, const uint8_t pk[32]);
+/* Logs a validator's connection going up or down. */
+void blok__node_log_peer(const struct node *n, const uint8_t pk[32], const char *state);
+/* The network config both kinds of node share: chain id, identity, the config's peers (each a
+ * genesis validator, or BLOK_EINVAL with a reason), frame limit. The caller adds the rest. */
+BLOK_WUR enum blok_err blok__node_net_config(struct node *n, struct blok_net_config *nc,
+                                             struct blok_why *why);
 /* Stops the loop; the exit status is the highest code asked for. */
 void blok__node_stop(struct node *n, int code);
 /* After a block is committed, however it came: its transactions leave the mempool, waiters

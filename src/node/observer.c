@@ -92,10 +92,8 @@ static void on_reply(struct blok__observer *o, size_t k) {
 static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *bytes, size_t len,
                        void *user) {
   struct blok__observer *o = user;
-  size_t k = o->n->g.validator_count;
-  for (size_t i = 0; i < o->n->g.validator_count && !(flags & BLOK_NET_OBSERVER); i++)
-    if (memcmp(o->n->g.validators[i], pk, 32) == 0) k = i;
-  if (k == o->n->g.validator_count) return;
+  size_t k = blok__node_validator(o->n, pk);
+  if ((flags & BLOK_NET_OBSERVER) || k == o->n->g.validator_count) return;
   enum blok_err rc = blok_wire_decode(o->msg, bytes, len);
   if (rc == BLOK_OK && o->msg->kind == BLOK_WIRE_SYNC_REPLY)
     on_reply(o, k);
@@ -103,21 +101,14 @@ static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *byte
     blok_log(BLOK_LOG_WARN, "refused", "from=%zu error=%s", k, blok_err_name(rc));
 }
 
-static void on_peer(const uint8_t pk[32], void *user, const char *state) {
-  struct blok__observer *o = user;
-  for (size_t i = 0; i < o->n->g.validator_count; i++)
-    if (memcmp(o->n->g.validators[i], pk, 32) == 0)
-      blok_log(BLOK_LOG_INFO, "peer", "validator=%zu state=%s", i, state);
-}
-
 static void on_peer_up(const uint8_t pk[32], unsigned flags, void *user) {
   (void)flags;
-  on_peer(pk, user, "up");
+  blok__node_log_peer(((struct blok__observer *)user)->n, pk, "up");
 }
 
 static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
   (void)flags;
-  on_peer(pk, user, "down");
+  blok__node_log_peer(((struct blok__observer *)user)->n, pk, "down");
 }
 
 void blok__observer_txs_waiting(struct node *n) {
@@ -129,26 +120,8 @@ void blok__observer_txs_waiting(struct node *n) {
 
 static enum blok_err open_network(struct blok__observer *o, struct blok_why *why) {
   struct node *n = o->n;
-  const struct blok_node_config *c = n->c;
-  static struct blok_net_peer peers[BLOK_NODE_PEERS_MAX];
-  for (size_t i = 0; i < c->peer_count; i++) {
-    bool validator = false;
-    for (size_t k = 0; k < n->g.validator_count; k++)
-      validator |= memcmp(n->g.validators[k], c->peers[i].pk, 32) == 0;
-    if (!validator)
-      return blok_refuse(why, BLOK_EINVAL, "peers[%zu]: not a validator of the genesis", i);
-    memcpy(peers[i].pk, c->peers[i].pk, 32);
-    peers[i].host = c->peers[i].host;
-    peers[i].port = c->peers[i].port;
-  }
-  struct blok_net_config nc = {
-      .chain_id = n->g.chain_id,
-      .identity = &n->key,
-      .listen_host = NULL, /* an observer dials; nobody dials it */
-      .peers = peers,
-      .peer_count = c->peer_count,
-      .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
-  };
+  struct blok_net_config nc;
+  BLOK_TRY(blok__node_net_config(n, &nc, why)); /* no listen address: nobody dials it */
   struct blok_net_callbacks cb = {
       .on_message = on_message, .on_peer_up = on_peer_up, .on_peer_down = on_peer_down, .user = o};
   BLOK_TRY(blok_net_open(&o->net, &n->loop, &nc, &cb, why));

@@ -362,28 +362,20 @@ static void on_message(const uint8_t pk[32], unsigned flags, const uint8_t *byte
     on_observer_message(v, pk, bytes, len);
     return;
   }
-  for (size_t i = 0; i < v->n->g.validator_count; i++) {
-    if (memcmp(v->n->g.validators[i], pk, 32) != 0) continue;
-    step_begin(v);
-    step_end(v, blok_replica_receive(v->r, i, bytes, len), "refused", i);
-    return;
-  }
-}
-
-static void on_peer(const uint8_t pk[32], unsigned flags, void *user, const char *what) {
-  struct blok__validator *v = user;
-  (void)flags;
-  for (size_t i = 0; i < v->n->g.validator_count; i++)
-    if (memcmp(v->n->g.validators[i], pk, 32) == 0)
-      blok_log(BLOK_LOG_INFO, "peer", "validator=%zu state=%s", i, what);
+  size_t i = blok__node_validator(v->n, pk);
+  if (i == v->n->g.validator_count) return;
+  step_begin(v);
+  step_end(v, blok_replica_receive(v->r, i, bytes, len), "refused", i);
 }
 
 static void on_peer_up(const uint8_t pk[32], unsigned flags, void *user) {
-  on_peer(pk, flags, user, "up");
+  if (!(flags & BLOK_NET_OBSERVER))
+    blok__node_log_peer(((struct blok__validator *)user)->n, pk, "up");
 }
 
 static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
-  on_peer(pk, flags, user, "down");
+  if (!(flags & BLOK_NET_OBSERVER))
+    blok__node_log_peer(((struct blok__validator *)user)->n, pk, "down");
 }
 
 /* --- start and stop ----------------------------------------------------------------------- */
@@ -408,26 +400,10 @@ enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
 static enum blok_err open_network(struct blok__validator *v, struct blok_why *why) {
   struct node *n = v->n;
   const struct blok_node_config *c = n->c;
-  static struct blok_net_peer peers[BLOK_NODE_PEERS_MAX];
-  for (size_t i = 0; i < c->peer_count; i++) {
-    bool known = false;
-    for (size_t k = 0; k < n->g.validator_count; k++)
-      known |= memcmp(n->g.validators[k], c->peers[i].pk, 32) == 0;
-    if (!known)
-      return blok_refuse(why, BLOK_EINVAL, "peers[%zu]: not a validator of the genesis", i);
-    memcpy(peers[i].pk, c->peers[i].pk, 32);
-    peers[i].host = c->peers[i].host;
-    peers[i].port = c->peers[i].port;
-  }
-  struct blok_net_config nc = {
-      .chain_id = n->g.chain_id,
-      .identity = &n->key,
-      .listen_host = c->p2p_host,
-      .listen_port = c->p2p_port,
-      .peers = peers,
-      .peer_count = c->peer_count,
-      .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
-  };
+  struct blok_net_config nc;
+  BLOK_TRY(blok__node_net_config(n, &nc, why));
+  nc.listen_host = c->p2p_host;
+  nc.listen_port = c->p2p_port;
   if (c->observer_count > 0) {
     nc.allow_observer = allow_observer;
     nc.observer_user = (void *)(uintptr_t)c;
