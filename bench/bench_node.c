@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -417,8 +418,10 @@ static uint16_t free_port(void) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t len = sizeof a;
   if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) ||
-      getsockname(s, (struct sockaddr *)&a, &len))
+      getsockname(s, (struct sockaddr *)&a, &len)) {
+    fprintf(stderr, "bench_node: no free loopback port: %s\n", strerror(errno));
     abort();
+  }
   close(s);
   return ntohs(a.sin_port);
 }
@@ -428,7 +431,7 @@ static uint16_t free_port(void) {
  * ports[k] + P2P_OFFSET with the others as peers. */
 static pid_t start_node(const char *bin, size_t k, size_t nodes, const uint16_t *ports) {
   char path[256], http_addr[32], p2p_addr[32], vdir[160];
-  snprintf(vdir, sizeof vdir, "%s/v%zu", g_dir, k);
+  snprintf(vdir, sizeof vdir, "%s/net%zu-v%zu", g_dir, nodes, k); /* a folder per run */
   mkdir(vdir, 0700);
   snprintf(path, sizeof path, "%s/validator.key", vdir);
   if (blok_keyfile_write(path, &g_validators[k])) abort();
@@ -543,7 +546,7 @@ static void node_rate(const char *bin, const struct presigned *p, size_t nodes, 
   free(rs.data);
   curl_easy_cleanup(c);
   if (run->failed)
-    fprintf(stderr, "bench_node: the %zu-node run failed; see %s/v*/node.log\n", nodes, g_dir);
+    fprintf(stderr, "bench_node: the %zu-node run failed; see %s/net*-v*/node.log\n", nodes, g_dir);
 }
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *f) {
