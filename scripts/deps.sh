@@ -17,7 +17,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libsodium-dev libssl-dev liblmdb-dev libuv1-dev libmicrohttpd-dev libjansson-dev
   liblua5.4-dev libsqlite3-dev libpq-dev libcmocka-dev libcurl4-openssl-dev
-  ca-certificates curl
+  ca-certificates curl iproute2
   chromium
 )
 # Node.js and npm fetch the vPIC database package; some images ship Node from elsewhere, so

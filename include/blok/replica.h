@@ -72,6 +72,10 @@ struct blok_replica_config {
 
 struct blok_replica_stats {
   uint64_t proposals_executed, blocks_fetched, blocks_synced, commits, refused;
+  /* Commits the core asked for that the ledger could not make (never expected: the node logs
+   * them loudly), and the last one's error. */
+  uint64_t commit_failures;
+  int32_t last_commit_error;
 };
 
 struct blok_replica;

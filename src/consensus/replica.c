@@ -267,6 +267,10 @@ static enum blok_err perform(struct blok_replica *r) {
         break;
       case BLOK_CONS_ACT_COMMIT:
         rc = commit(r, a);
+        if (rc != BLOK_OK) {
+          r->stats.commit_failures++;
+          r->stats.last_commit_error = rc;
+        }
         break;
       case BLOK_CONS_ACT_SET_TIMER:
         r->env.set_timer(r->env.ctx, a->round, a->delay_ms);

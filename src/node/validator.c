@@ -53,6 +53,7 @@ struct blok__validator {
   uint64_t step_started_us; /* when the replica call under way began (for the metrics) */
   struct staged staged[STAGED_MAX];
   size_t staged_count;
+  uint64_t commit_failures; /* the replica's count, as last logged */
   bool handles_open;
   int handles_closed;
 };
@@ -224,6 +225,15 @@ static void step_begin(struct blok__validator *v) {
  * not write; anything else was a peer's bad message or a refused step, logged. */
 static void step_end(struct blok__validator *v, enum blok_err rc, const char *what, size_t from) {
   v->n->metrics.round = blok_replica_round(v->r);
+  struct blok_replica_stats st;
+  blok_replica_stats(v->r, &st);
+  if (st.commit_failures != v->commit_failures) { /* our own state, not a peer's message */
+    char state[256];
+    blok_replica_describe(v->r, state, sizeof state);
+    blok_log(BLOK_LOG_WARN, "commit", "failed=%llu error=%s state=\"%s\"",
+             (unsigned long long)st.commit_failures, blok_err_name(st.last_commit_error), state);
+    v->commit_failures = st.commit_failures;
+  }
   enum blok_err prc = persist(v, NULL, 0); /* proposals no vote followed */
   if (prc != BLOK_OK) rc = prc;
   if (rc == BLOK_OK || rc == BLOK_EDUPLICATE) return;
