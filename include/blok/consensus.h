@@ -223,6 +223,9 @@ BLOK_WUR enum blok_err blok_cons_step(struct blok_cons *c, const struct blok_con
 /* The leader of round r: validators[r mod n] (docs/CONSENSUS.md, "Leader rotation"). */
 size_t blok_cons_leader(const struct blok_cons *c, uint64_t round);
 uint64_t blok_cons_round(const struct blok_cons *c);
+/* Whether the block is in the core's tree (proposals it refused, or of a round its
+ * certificates do not reach, are not). */
+bool blok_cons_has_block(const struct blok_cons *c, const uint8_t hash[32]);
 
 /* TEST ONLY: when true, the voting rule forgets that a validator may vote once per round.
  * The simulator sets it to prove that its checker finds the violations this causes; nothing

@@ -62,6 +62,12 @@ static struct blok__cons_block *block_find(struct blok_cons *c, const uint8_t ha
   return NULL;
 }
 
+bool blok_cons_has_block(const struct blok_cons *c, const uint8_t hash[32]) {
+  for (size_t i = 0; i < BLOK_CONS_BLOCKS_MAX; i++)
+    if (c->blocks[i].used && memcmp(c->blocks[i].hash, hash, 32) == 0) return true;
+  return false;
+}
+
 static enum blok_err block_insert(struct blok_cons *c, const uint8_t hash[32],
                                   const struct blok_header *h) {
   if (block_find(c, hash) != NULL) return BLOK_OK;

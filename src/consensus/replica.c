@@ -355,7 +355,40 @@ static enum blok_err on_proposal(struct blok_replica *r, size_t from, const uint
   BLOK_TRY(blok_buf_append(&b->frame, frame, len));
   BLOK_TRY(r->env.persist_block(r->env.ctx, h->height, frame, len));
   struct blok_cons_event ev = {.kind = BLOK_CONS_EV_MSG, .msg = &r->msg->cons};
-  return step(r, &ev);
+  enum blok_err src = step(r, &ev);
+  /* A block the core did not take (refused, or of a round its certificates do not reach yet)
+   * is not kept either: kept, it would look known, so the core would never be offered it
+   * again, and nothing built on it could ever commit here. Its children now wait for it to be
+   * fetched, when the core may take it. */
+  if (!blok_cons_has_block(r->cons, hash)) {
+    struct rblock *kept = block_find(r, hash);
+    if (kept != NULL) block_drop(kept);
+  }
+  return src;
+}
+
+/* After the core was rooted again, the proposals this replica holds above the new head go back
+ * to it, parents first, as late proposals: the new core starts with an empty tree, and blocks
+ * it never sees again could never commit here (the simulator found a node stuck so). A block
+ * it does not take is dropped, to be fetched again when it can be. The caller's r->msg is
+ * overwritten. */
+static void refeed(struct blok_replica *r) {
+  struct blok_header head;
+  blok_ledger_head(r->l, &head, NULL);
+  for (uint64_t height = head.height + 1, any = 1; any; height++) {
+    any = 0;
+    for (size_t i = 0; i < BLOCKS_MAX; i++) {
+      struct rblock *b = &r->blocks[i];
+      if (!b->used || b->height != height) continue;
+      any = 1;
+      if (b->frame.len == 0 || blok_wire_decode(r->msg, b->frame.data, b->frame.len) != BLOK_OK ||
+          r->msg->kind != BLOK_WIRE_PROPOSAL)
+        continue; /* our own, never sent: nothing builds on it */
+      struct blok_cons_event ev = {.kind = BLOK_CONS_EV_MSG, .msg = &r->msg->cons};
+      (void)step(r, &ev); /* refusals were decided before; a failed write shows again */
+      if (b->used && !blok_cons_has_block(r->cons, b->hash)) block_drop(b);
+    }
+  }
 }
 
 /* Hands the core's state over to a new committed root (after a sync moved the head). */
@@ -383,7 +416,9 @@ static enum blok_err reroot(struct blok_replica *r, const struct blok_qc *qc) {
   free(old);
   BLOK_TRY(rc);
   struct blok_cons_event ev = {.kind = BLOK_CONS_EV_START};
-  return step(r, &ev);
+  rc = step(r, &ev);
+  refeed(r);
+  return rc;
 }
 
 static enum blok_err on_sync(struct blok_replica *r, size_t from) {
@@ -419,11 +454,12 @@ static enum blok_err on_sync_reply(struct blok_replica *r, size_t from) {
       .ctx = r, .lookup = sync_lookup, .known = sync_known, .committed = sync_committed};
   size_t done;
   enum blok_err rc = blok_sync_apply(r->l, r->msg, &hooks, &done, qc);
+  bool full = r->msg->count == BLOK_WIRE_SYNC_BLOCKS; /* reroot overwrites r->msg */
   if (done > 0) {
     prune_blocks(r);
     enum blok_err rrc = reroot(r, qc);
     if (rc == BLOK_OK) rc = rrc;
-    if (r->msg->count == BLOK_WIRE_SYNC_BLOCKS) {
+    if (full) {
       struct blok_header head;
       blok_ledger_head(r->l, &head, NULL);
       if (blok_wire_sync(&r->out, head.height + 1) == BLOK_OK)

@@ -673,6 +673,19 @@ static void partition(uint64_t how) {
   say("partition (%s)", how == 2 ? "twins" : one_way ? "one-way" : "symmetric");
 }
 
+/* A commit the core asked for and the ledger refused: the replica's state and the ledger no
+ * longer agree, which no input may cause (honest nodes only; a twin's state is its own). */
+static void check_commits(struct node *nd) {
+  if (!nd->alive || nd->twin) return;
+  struct blok_replica_stats st;
+  blok_replica_stats(nd->r, &st);
+  if (st.commit_failures == 0) return;
+  char state[256];
+  blok_replica_describe(nd->r, state, sizeof state);
+  violate("node %zu: a commit failed (%s): %s", node_of(nd), blok_err_name(st.last_commit_error),
+          state);
+}
+
 static void handle(struct ev *e) {
   struct node *nd = &S->nodes[e->node];
   switch (e->kind) {
@@ -682,6 +695,7 @@ static void handle(struct ev *e) {
         if (rc != BLOK_OK && S->verbose > 1)
           say("node %zu refused kind %u from %zu: %s", e->node, e->frame[0], e->from,
               blok_err_name(rc));
+        check_commits(nd);
       }
       free(e->frame);
       break;
@@ -690,12 +704,14 @@ static void handle(struct ev *e) {
         enum blok_err rc = blok_replica_timer(nd->r, e->round);
         if (rc != BLOK_OK || S->verbose > 1)
           say("node %zu timer round %" PRIu64 ": %s", e->node, e->round, blok_err_name(rc));
+        check_commits(nd);
       }
       break;
     case EV_BUILD:
       if (nd->alive && e->gen == nd->build_gen) {
         enum blok_err rc = blok_replica_build(nd->r);
         if (rc != BLOK_OK || S->verbose > 1) say("node %zu build: %s", e->node, blok_err_name(rc));
+        check_commits(nd);
       }
       break;
     case EV_SUBMIT:
