@@ -1,8 +1,10 @@
 /*
- * A Blokauto node: the ledger in LMDB, the mempool, the HTTP API and the block producer, run
- * from a config file (docs/NODE.md). With one validator in the genesis document and its key in
- * the config, the node produces blocks: one as soon as transactions are ready (up to a count
- * and byte limit), otherwise an empty block every empty_block_interval_ms.
+ * A Blokauto node: the ledger in LMDB, the mempool, the HTTP API and consensus, run from a
+ * config file (docs/NODE.md). A validator (its key one of the genesis validators') takes part
+ * in consensus with the others over the validators' network, or alone when it is the only
+ * one; its leader rounds propose a block as soon as transactions are ready (up to a count and
+ * byte limit), otherwise an empty block. An observer (a key of its own) follows the
+ * validators' chain and serves the API.
  */
 #ifndef BLOK_NODE_H
 #define BLOK_NODE_H

@@ -1,8 +1,8 @@
 /*
- * The node's validator (docs/NODE.md, "Consensus"): the replica (blok/replica.h) on the node's
- * libuv loop, with the node's mempool, API and LMDB store, and over the validators' network
- * (blok/net.h) when the genesis lists more than one. One validator runs the same protocol
- * with n = 1: it votes for its own blocks and needs no network.
+ * The node's validator (docs/NODE.md, "What it does" and "Several validators"): the replica
+ * (blok/replica.h) on the node's libuv loop, with the node's mempool, API and LMDB store, and over
+ * the validators' network (blok/net.h) when the genesis lists more than one. One validator runs the
+ * same protocol with n = 1: it votes for its own blocks and needs no network.
  *
  * Persistence: the safety record and the proposals the replica accepted live in two tables of
  * the node's store. A proposal is staged and written in the same synced LMDB transaction as the
