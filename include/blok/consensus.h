@@ -26,7 +26,7 @@
 #define BLOK_CONS_VOTE_SLOTS 8
 /* Rounds whose timeouts are being collected at once. */
 #define BLOK_CONS_TIMEOUT_SLOTS 4
-#define BLOK_CONS_MSGS_MAX      4
+#define BLOK_CONS_MSGS_MAX      6
 #define BLOK_CONS_ACTIONS_MAX   (BLOK_CONS_BLOCKS_MAX + 16)
 
 /* A timeout certificate: 2f+1 timeouts for one round. hqc_rounds[k] and sigs[k] belong to the
@@ -67,7 +67,14 @@ struct blok_cons_timeout {
   struct blok_tc tc;
 };
 
-enum blok_cons_msg_kind { BLOK_CONS_MSG_PROPOSAL = 1, BLOK_CONS_MSG_VOTE, BLOK_CONS_MSG_TIMEOUT };
+/* QC: a certificate the leader that formed it broadcasts at once, so the others commit (two-chain
+ * rule) and enter the next round without waiting for its proposal (docs/CONSENSUS.md). */
+enum blok_cons_msg_kind {
+  BLOK_CONS_MSG_PROPOSAL = 1,
+  BLOK_CONS_MSG_VOTE,
+  BLOK_CONS_MSG_TIMEOUT,
+  BLOK_CONS_MSG_QC
+};
 
 struct blok_cons_msg {
   enum blok_cons_msg_kind kind;
@@ -75,6 +82,7 @@ struct blok_cons_msg {
     struct blok_cons_proposal proposal;
     struct blok_cons_vote vote;
     struct blok_cons_timeout timeout;
+    struct blok_qc qc;
   } u;
 };
 

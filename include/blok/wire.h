@@ -23,11 +23,12 @@ enum blok_wire_kind {
   BLOK_WIRE_SYNC = 5,       /* please send committed blocks from `height` on */
   BLOK_WIRE_SYNC_REPLY = 6, /* committed blocks with their certificates, by height */
   BLOK_WIRE_TXS = 7,        /* transactions for the mempool */
+  BLOK_WIRE_QC = 8,         /* a quorum certificate, from the leader that formed it */
 };
 
 struct blok_wire_msg {
   enum blok_wire_kind kind;
-  struct blok_cons_msg cons; /* PROPOSAL, VOTE, TIMEOUT */
+  struct blok_cons_msg cons; /* PROPOSAL, VOTE, TIMEOUT, QC */
   const uint8_t *block;      /* PROPOSAL: header || list of transactions (into the frame) */
   size_t block_len;
   uint8_t hash[32]; /* FETCH */
@@ -49,6 +50,7 @@ BLOK_WUR enum blok_err blok_wire_proposal(struct blok_buf *b, const struct blok_
                                           const uint8_t *block, size_t block_len);
 BLOK_WUR enum blok_err blok_wire_vote(struct blok_buf *b, const struct blok_cons_vote *v);
 BLOK_WUR enum blok_err blok_wire_timeout(struct blok_buf *b, const struct blok_cons_timeout *t);
+BLOK_WUR enum blok_err blok_wire_qc(struct blok_buf *b, const struct blok_qc *qc);
 BLOK_WUR enum blok_err blok_wire_fetch(struct blok_buf *b, const uint8_t hash[32]);
 BLOK_WUR enum blok_err blok_wire_sync(struct blok_buf *b, uint64_t height);
 /* A sync reply is built by appending blocks after blok_wire_sync_reply_begin; the count is

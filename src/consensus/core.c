@@ -243,9 +243,20 @@ static enum blok_err handle_vote(struct blok_cons *c, const struct blok_cons_vot
   s->count++;
   if (s->formed || s->count < blok_quorum(c->n)) return BLOK_OK;
   s->formed = true;
-  struct blok_qc qc;
-  form_qc(c, s, &qc);
-  process_qc(c, &qc, out);
+  struct blok_cons_msg *qm = new_msg(out, BLOK_CONS_MSG_QC);
+  form_qc(c, s, &qm->u.qc);
+  if (c->n > 1) act(out, BLOK_CONS_ACT_BROADCAST)->msg = qm;
+  process_qc(c, &qm->u.qc, out);
+  return BLOK_OK;
+}
+
+/* A QC broadcast by the leader that formed it: the same as one carried by a proposal. */
+static enum blok_err handle_qc(struct blok_cons *c, const struct blok_qc *qc,
+                               struct blok_cons_actions *out) {
+  if (qc->vote.epoch != c->epoch) return BLOK_EINVAL;
+  if (qc->vote.round <= c->committed_round) return BLOK_OK; /* old news */
+  BLOK_TRY(check_qc(c, qc));
+  process_qc(c, qc, out);
   return BLOK_OK;
 }
 
@@ -454,6 +465,8 @@ static enum blok_err handle_msg(struct blok_cons *c, const struct blok_cons_msg 
       return handle_vote(c, &m->u.vote, out);
     case BLOK_CONS_MSG_TIMEOUT:
       return handle_timeout(c, &m->u.timeout, out);
+    case BLOK_CONS_MSG_QC:
+      return handle_qc(c, &m->u.qc, out);
   }
   return BLOK_EINVAL;
 }

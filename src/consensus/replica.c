@@ -189,6 +189,8 @@ static enum blok_err encode_msg(struct blok_replica *r, const struct blok_cons_m
       return blok_wire_vote(&r->out, &m->u.vote);
     case BLOK_CONS_MSG_TIMEOUT:
       return blok_wire_timeout(&r->out, &m->u.timeout);
+    case BLOK_CONS_MSG_QC:
+      return blok_wire_qc(&r->out, &m->u.qc);
     case BLOK_CONS_MSG_PROPOSAL: {
       uint8_t hash[32];
       BLOK_TRY(blok_header_hash(&m->u.proposal.header, hash));
@@ -495,6 +497,8 @@ static enum blok_err dispatch(struct blok_replica *r, size_t from, const uint8_t
     case BLOK_WIRE_TXS:
       if (r->env.txs) r->env.txs(r->env.ctx, from, r->msg);
       return BLOK_OK;
+    case BLOK_WIRE_QC:
+      return step(r, &ev);
   }
   return BLOK_EFORMAT;
 }

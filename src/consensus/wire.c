@@ -73,6 +73,11 @@ enum blok_err blok_wire_timeout(struct blok_buf *b, const struct blok_cons_timeo
   return tc ? blok_tc_encode(b, tc) : BLOK_OK;
 }
 
+enum blok_err blok_wire_qc(struct blok_buf *b, const struct blok_qc *qc) {
+  BLOK_TRY(start(b, BLOK_WIRE_QC));
+  return blok_qc_encode(b, qc);
+}
+
 enum blok_err blok_wire_fetch(struct blok_buf *b, const uint8_t hash[32]) {
   BLOK_TRY(start(b, BLOK_WIRE_FETCH));
   return blok_enc_fixed(b, hash, 32);
@@ -168,6 +173,9 @@ static enum blok_err dec_body(struct blok_reader *r, struct blok_wire_msg *m) {
       return dec_list(r, m, BLOK_WIRE_SYNC_BLOCKS, true);
     case BLOK_WIRE_TXS:
       return dec_list(r, m, BLOK_WIRE_TXS_MAX, false);
+    case BLOK_WIRE_QC:
+      m->cons.kind = BLOK_CONS_MSG_QC;
+      return blok_qc_decode(r, &m->cons.u.qc);
   }
   return BLOK_EFORMAT;
 }
@@ -180,7 +188,7 @@ enum blok_err blok_wire_decode(struct blok_wire_msg *m, const uint8_t *frame, si
   BLOK_TRY(blok_dec_u8(&r, &kind));
   m->kind = (enum blok_wire_kind)kind;
   m->count = 0;
-  if (kind < BLOK_WIRE_PROPOSAL || kind > BLOK_WIRE_TXS) return BLOK_EFORMAT;
+  if (kind < BLOK_WIRE_PROPOSAL || kind > BLOK_WIRE_QC) return BLOK_EFORMAT;
   BLOK_TRY(dec_body(&r, m));
   return blok_dec_end(&r);
 }

@@ -31,6 +31,8 @@ static enum blok_err reencode(struct blok_buf *b, const struct blok_wire_msg *m)
       return BLOK_OK;
     case BLOK_WIRE_TXS:
       return blok_wire_txs(b, m->items, m->item_lens, m->count);
+    case BLOK_WIRE_QC:
+      return blok_wire_qc(b, &m->cons.u.qc);
   }
   return BLOK_EINVAL;
 }

@@ -32,6 +32,7 @@ struct node {
   uint64_t timer_round, timer_delay[LOG_MAX];
   uint8_t voted[LOG_MAX][32]; /* block voted for in round r (zeros: none) */
   size_t commits;
+  size_t commits_on_qc_msg; /* commits made when a broadcast QC arrived */
   uint8_t commit_hash[LOG_MAX][32];
   uint64_t commit_round[LOG_MAX];
 };
@@ -46,6 +47,7 @@ struct net {
   struct blok_cons_msg *q_msg[Q_MAX];
   size_t errors;
   uint64_t stop_round; /* PROPOSE for later rounds waits: time does not pass */
+  int delivering;      /* the kind of the message being delivered, 0 when none */
 };
 
 static const uint8_t genesis_hash[32] = {0xaa, 0xbb};
@@ -126,6 +128,7 @@ static void commit(struct net *net, struct node *nd, const struct blok_cons_acti
   assert_int_equal(blok_qc_verify(a->qc, CHAIN, net->validators, net->n), BLOK_OK);
   memcpy(nd->commit_hash[nd->commits], a->hash, 32);
   nd->commit_round[nd->commits++] = a->round;
+  if (net->delivering == BLOK_CONS_MSG_QC) nd->commits_on_qc_msg++;
 }
 
 static void perform(struct net *net, size_t i) {
@@ -218,7 +221,9 @@ static void run(struct net *net) {
     if (net->q_head < net->q_tail) {
       size_t k = net->q_head++;
       struct blok_cons_event ev = {.kind = BLOK_CONS_EV_MSG, .msg = net->q_msg[k]};
+      net->delivering = (int)net->q_msg[k]->kind;
       (void)step(net, net->q_to[k], &ev);
+      net->delivering = 0;
       free(net->q_msg[k]);
       busy = true;
     }
@@ -347,6 +352,42 @@ static void test_four_happy_path(void **state) {
     for (size_t k = 0; k < nd->commits; k++)
       assert_int_equal(nd->commit_round[k], k + 1); /* no round was lost */
   }
+  net_free(net);
+}
+
+static enum blok_err deliver(struct net *net, size_t i, const struct blok_cons_msg *m);
+
+/*
+ * The leader that forms a QC broadcasts it at once: the others commit on it, before the
+ * leader's next proposal. A QC message is checked as one in a proposal: a bad signature is
+ * refused and moves nothing; a good one for blocks a validator has not seen brings it to the
+ * next round and commits nothing.
+ */
+static void test_qc_broadcast(void **state) {
+  (void)state;
+  struct net *net = net_new(4);
+  start_all(net);
+  run(net);
+  assert_int_equal(net->errors, 0);
+  assert_true(check_agreement(net) >= 10);
+  for (size_t i = 0; i < 4; i++) /* a node forms one QC in four; it learns the rest */
+    assert_true(net->nodes[i].commits_on_qc_msg * 2 >= net->nodes[i].commits);
+  struct blok_cons_msg *m = calloc(1, sizeof *m);
+  assert_non_null(m);
+  m->kind = BLOK_CONS_MSG_QC;
+  m->u.qc = net->nodes[0].c->high_qc;
+  struct net *fresh = net_new(4);
+  start_all(fresh);
+  uint64_t round = blok_cons_round(fresh->nodes[1].c);
+  m->u.qc.sigs[0][5] ^= 1;
+  assert_int_not_equal(deliver(fresh, 1, m), BLOK_OK);
+  assert_int_equal(blok_cons_round(fresh->nodes[1].c), round);
+  m->u.qc.sigs[0][5] ^= 1;
+  assert_int_equal(deliver(fresh, 1, m), BLOK_OK);
+  assert_int_equal(blok_cons_round(fresh->nodes[1].c), m->u.qc.vote.round + 1);
+  assert_int_equal(fresh->nodes[1].commits, 0);
+  free(m);
+  net_free(fresh);
   net_free(net);
 }
 
@@ -657,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_single_validator),
       cmocka_unit_test(test_single_validator_timeouts),
       cmocka_unit_test(test_four_happy_path),
+      cmocka_unit_test(test_qc_broadcast),
       cmocka_unit_test(test_silent_leader),
       cmocka_unit_test(test_no_double_vote_after_restart),
       cmocka_unit_test(test_equivocating_leader),
