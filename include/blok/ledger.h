@@ -85,6 +85,8 @@ BLOK_WUR enum blok_err blok_exec_tx(struct blok_exec *x, const struct blok_tx *t
 size_t blok_exec_tx_count(const struct blok_exec *x);
 /* How many of its transactions the modules refused (in the block, none of their writes kept). */
 size_t blok_exec_failed_count(const struct blok_exec *x);
+/* The id of its i-th transaction (i < blok_exec_tx_count), as computed when it was admitted. */
+const uint8_t *blok_exec_tx_id(const struct blok_exec *x, size_t i);
 /* The nonce the sender's next transaction must carry, as of this execution. */
 BLOK_WUR enum blok_err blok_exec_next_nonce(struct blok_exec *x, const uint8_t sender[32],
                                             uint64_t *out);

@@ -46,10 +46,10 @@ struct blok_replica_env {
   enum blok_err (*fill)(void *ctx, struct blok_exec *x);
   /* Whether a transaction's signature was verified already; may be NULL. */
   blok_sig_known_fn known;
-  /* After a block is committed to the ledger (failed: its transactions a module refused);
-   * may be NULL. */
+  /* After a block is committed to the ledger: its header, hash and execution (for its
+   * transactions' ids and results, blok_exec_tx_id); may be NULL. */
   void (*committed)(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                    const uint8_t *block, size_t len, size_t failed);
+                    const struct blok_exec *x);
   /* Transactions a peer gossiped (m->items); may be NULL. */
   void (*txs)(void *ctx, size_t from, const struct blok_wire_msg *m);
 };

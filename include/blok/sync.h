@@ -26,9 +26,9 @@ struct blok_sync_hooks {
   struct blok_exec *(*lookup)(void *ctx, const uint8_t hash[32]);
   /* Whether a transaction's signature was verified already (may be NULL). */
   blok_sig_known_fn known;
-  /* After each block is committed (may be NULL). */
+  /* After each block is committed, with its execution (may be NULL). */
   void (*committed)(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                    const uint8_t *block, size_t len, size_t failed);
+                    const struct blok_exec *x);
 };
 
 /*

@@ -214,11 +214,8 @@ static enum blok_err commit(struct blok_replica *r, const struct blok_cons_actio
   BLOK_TRY(blok_ledger_commit(r->l, b->x, a->qc));
   r->stats.commits++;
   if (r->env.committed) {
-    blok_buf_clear(&r->tmp);
-    BLOK_TRY(blok_exec_encode(b->x, &r->tmp));
     blok_ledger_head(r->l, &h, NULL);
-    r->env.committed(r->env.ctx, &h, a->hash, r->tmp.data, r->tmp.len,
-                     blok_exec_failed_count(b->x));
+    r->env.committed(r->env.ctx, &h, a->hash, b->x);
   }
   prune_blocks(r);
   return BLOK_OK;
@@ -386,6 +383,11 @@ static void refeed(struct blok_replica *r) {
       if (b->frame.len == 0 || blok_wire_decode(r->msg, b->frame.data, b->frame.len) != BLOK_OK ||
           r->msg->kind != BLOK_WIRE_PROPOSAL)
         continue; /* our own, never sent: nothing builds on it */
+      struct blok_exec *px;
+      if (!parent_exec(r, r->msg->cons.u.proposal.header.parent, &px)) {
+        block_drop(b); /* its parent was dropped: its execution cannot be used */
+        continue;
+      }
       struct blok_cons_event ev = {.kind = BLOK_CONS_EV_MSG, .msg = &r->msg->cons};
       (void)step(r, &ev); /* refusals were decided before; a failed write shows again */
       if (b->used && !blok_cons_has_block(r->cons, b->hash)) block_drop(b);
@@ -436,10 +438,10 @@ static struct blok_exec *sync_lookup(void *ctx, const uint8_t hash[32]) {
 }
 
 static void sync_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                           const uint8_t *block, size_t len, size_t failed) {
+                           const struct blok_exec *x) {
   struct blok_replica *r = ctx;
   r->stats.blocks_synced++;
-  if (r->env.committed) r->env.committed(r->env.ctx, h, hash, block, len, failed);
+  if (r->env.committed) r->env.committed(r->env.ctx, h, hash, x);
 }
 
 static bool sync_known(void *ctx, const uint8_t id[32]) {

@@ -67,8 +67,7 @@ static enum blok_err apply_one(struct blok_ledger *l, const struct blok_wire_msg
     rc = blok_exec_block(l, NULL, m->items[i], m->item_lens[i], hooks ? hooks->known : NULL,
                          hooks ? hooks->ctx : NULL, &x, &why);
   if (rc == BLOK_OK) rc = blok_ledger_commit(l, x, qc);
-  if (rc == BLOK_OK && hooks && hooks->committed)
-    hooks->committed(hooks->ctx, h, hash, m->items[i], m->item_lens[i], blok_exec_failed_count(x));
+  if (rc == BLOK_OK && hooks && hooks->committed) hooks->committed(hooks->ctx, h, hash, x);
   if (held == NULL) blok_exec_free(x);
   return rc;
 }

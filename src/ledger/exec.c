@@ -292,6 +292,11 @@ size_t blok_exec_tx_count(const struct blok_exec *x) {
   return x->h.tx_count;
 }
 
+const uint8_t *blok_exec_tx_id(const struct blok_exec *x, size_t i) {
+  BLOK_ASSERT(i < x->h.tx_count);
+  return x->results[i].id;
+}
+
 size_t blok_exec_failed_count(const struct blok_exec *x) {
   size_t failed = 0;
   for (size_t i = 0; i < x->h.tx_count; i++)

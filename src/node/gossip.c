@@ -29,10 +29,10 @@ static void on_async(uv_async_t *a) {
     lens[k++] = len;
     at += 4 + len;
     if (k < BLOK_WIRE_TXS_MAX && i + 1 < count) continue;
-    if (g->net != NULL && blok_wire_txs(&g->frame, items, lens, k) == BLOK_OK) {
-      enum blok_err rc = blok_net_broadcast(g->net, g->frame.data, g->frame.len, 0);
-      if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "gossip", "error=%s", blok_err_name(rc));
-    }
+    enum blok_err rc = g->net ? blok_wire_txs(&g->frame, items, lens, k) : BLOK_OK;
+    if (g->net && rc == BLOK_OK) rc = blok_net_broadcast(g->net, g->frame.data, g->frame.len, 0);
+    /* Not sent: the transactions still wait in this node's mempool for its turn to lead. */
+    if (rc != BLOK_OK) blok_log(BLOK_LOG_WARN, "gossip", "txs=%zu error=%s", k, blok_err_name(rc));
     k = 0;
   }
 }

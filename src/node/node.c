@@ -37,17 +37,11 @@ uint64_t blok__monotonic_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void blok__node_committed(struct node *n, const struct blok_header *h, const uint8_t *block,
-                          size_t len, size_t failed, uint64_t took_us) {
-  struct blok_block_view *view = malloc(sizeof *view);
-  if (view != NULL && blok_block_parse(view, block, len) == BLOK_OK) {
-    for (size_t i = 0; i < view->tx_count; i++) {
-      struct blok_tx tx;
-      if (blok_tx_decode(&tx, view->txs[i], view->tx_lens[i]) == BLOK_OK)
-        blok_mempool_remove(n->mp, tx.id, NULL);
-    }
-  }
-  free(view);
+void blok__node_committed(struct node *n, const struct blok_header *h, const struct blok_exec *x,
+                          uint64_t took_us) {
+  size_t failed = blok_exec_failed_count(x);
+  for (size_t i = 0; i < blok_exec_tx_count(x); i++)
+    blok_mempool_remove(n->mp, blok_exec_tx_id(x, i), NULL);
   blok_notify_committed(&n->notify, h->height);
   uint64_t now = blok_monotonic_ms();
   n->metrics.height = h->height;
@@ -91,6 +85,13 @@ enum blok_err blok__node_net_config(struct node *n, struct blok_net_config *nc,
       .limits = {.frame_bytes_max = BLOK_WIRE_FRAME_MAX},
   };
   return BLOK_OK;
+}
+
+bool blok__node_fatal(struct node *n, enum blok_err rc, const char *what) {
+  if (rc != BLOK_ESTORE && rc != BLOK_EIO && rc != BLOK_ENOMEM && rc != BLOK_EMAPFULL) return false;
+  blok_log(BLOK_LOG_ERROR, what, "error=%s action=stop", blok_err_name(rc));
+  blok__node_stop(n, 1);
+  return true;
 }
 
 void blok__node_stop(struct node *n, int code) {

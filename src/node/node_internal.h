@@ -68,12 +68,17 @@ void blok__node_log_peer(const struct node *n, const uint8_t pk[32], const char 
  * genesis validator, or BLOK_EINVAL with a reason), frame limit. The caller adds the rest. */
 BLOK_WUR enum blok_err blok__node_net_config(struct node *n, struct blok_net_config *nc,
                                              struct blok_why *why);
+/* A store that cannot write (disk full, I/O error, no memory): logs it and stops the node with
+ * exit status 1 rather than let it go on with a head or a safety record it could not write.
+ * False for any other error (a peer's bad message, a refused step). */
+bool blok__node_fatal(struct node *n, enum blok_err rc, const char *what);
 /* Stops the loop; the exit status is the highest code asked for. */
 void blok__node_stop(struct node *n, int code);
-/* After a block is committed, however it came: its transactions leave the mempool, waiters
- * and metrics learn of it, a log line. took_us: the step that committed it, for the metrics. */
-void blok__node_committed(struct node *n, const struct blok_header *h, const uint8_t *block,
-                          size_t len, size_t failed, uint64_t took_us);
+/* After a block is committed, however it came (x: its execution): its transactions leave the
+ * mempool, waiters and metrics learn of it, a log line. took_us: the step that committed it,
+ * for the metrics. */
+void blok__node_committed(struct node *n, const struct blok_header *h, const struct blok_exec *x,
+                          uint64_t took_us);
 
 /* A validator, step 1, at start-up before other threads use the store: its tables. */
 BLOK_WUR enum blok_err blok__validator_tables(struct node *n, struct blok_why *why);

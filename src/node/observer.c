@@ -63,10 +63,10 @@ static bool known(void *ctx, const uint8_t id[32]) {
 }
 
 static void committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                      const uint8_t *block, size_t len, size_t failed) {
+                      const struct blok_exec *x) {
   struct blok__observer *o = ctx;
   (void)hash;
-  blok__node_committed(o->n, h, block, len, failed, blok__monotonic_us() - o->step_started_us);
+  blok__node_committed(o->n, h, x, blok__monotonic_us() - o->step_started_us);
 }
 
 static void on_reply(struct blok__observer *o, size_t k) {
@@ -77,11 +77,7 @@ static void on_reply(struct blok__observer *o, size_t k) {
   o->step_started_us = blok__monotonic_us();
   enum blok_err rc = blok_sync_apply(o->n->l, o->msg, &hooks, &done, qc);
   free(qc);
-  if (rc == BLOK_ESTORE || rc == BLOK_EIO || rc == BLOK_ENOMEM || rc == BLOK_EMAPFULL) {
-    blok_log(BLOK_LOG_ERROR, "sync", "error=%s action=stop", blok_err_name(rc));
-    blok__node_stop(o->n, 1);
-    return;
-  }
+  if (blok__node_fatal(o->n, rc, "sync")) return;
   if (rc != BLOK_OK)
     blok_log(BLOK_LOG_WARN, "sync", "from=%zu refused=%s committed=%zu", k, blok_err_name(rc),
              done);

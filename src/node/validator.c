@@ -220,9 +220,8 @@ static void step_begin(struct blok__validator *v) {
   v->step_started_us = blok__monotonic_us();
 }
 
-/* What a replica call returned. A store that cannot write (disk full, I/O error) stops the
- * node with exit status 1 rather than letting it go on with a head or a safety record it could
- * not write; anything else was a peer's bad message or a refused step, logged. */
+/* What a replica call returned: a store that cannot write stops the node (blok__node_fatal);
+ * anything else was a peer's bad message or a refused step, logged. */
 static void step_end(struct blok__validator *v, enum blok_err rc, const char *what, size_t from) {
   v->n->metrics.round = blok_replica_round(v->r);
   struct blok_replica_stats st;
@@ -236,12 +235,7 @@ static void step_end(struct blok__validator *v, enum blok_err rc, const char *wh
   }
   enum blok_err prc = persist(v, NULL, 0); /* proposals no vote followed */
   if (prc != BLOK_OK) rc = prc;
-  if (rc == BLOK_OK || rc == BLOK_EDUPLICATE) return;
-  if (rc == BLOK_ESTORE || rc == BLOK_EIO || rc == BLOK_ENOMEM || rc == BLOK_EMAPFULL) {
-    blok_log(BLOK_LOG_ERROR, what, "error=%s action=stop", blok_err_name(rc));
-    blok__node_stop(v->n, 1);
-    return;
-  }
+  if (rc == BLOK_OK || rc == BLOK_EDUPLICATE || blok__node_fatal(v->n, rc, what)) return;
   blok_log(BLOK_LOG_DEBUG, what, "from=%zu error=%s", from, blok_err_name(rc));
 }
 
@@ -321,10 +315,10 @@ static bool env_known(void *ctx, const uint8_t id[32]) {
 }
 
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                          const uint8_t *block, size_t len, size_t failed) {
+                          const struct blok_exec *x) {
   struct blok__validator *v = ctx;
   (void)hash;
-  blok__node_committed(v->n, h, block, len, failed, blok__monotonic_us() - v->step_started_us);
+  blok__node_committed(v->n, h, x, blok__monotonic_us() - v->step_started_us);
 }
 
 static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
@@ -392,12 +386,12 @@ static void on_peer_down(const uint8_t pk[32], unsigned flags, void *user) {
 
 enum blok_err blok__validator_tables(struct node *n, struct blok_why *why) {
   struct blok__validator *v = calloc(1, sizeof *v);
-  if (v == NULL) return BLOK_ENOMEM;
+  if (v == NULL) return blok_refuse(why, BLOK_ENOMEM, "out of memory");
   v->n = n;
   n->v = v;
   blok_buf_init(&v->out, BLOK_WIRE_FRAME_MAX);
   v->omsg = malloc(sizeof *v->omsg);
-  if (v->omsg == NULL) return BLOK_ENOMEM;
+  if (v->omsg == NULL) return blok_refuse(why, BLOK_ENOMEM, "out of memory");
   for (size_t i = 0; i < STAGED_MAX; i++)
     blok_buf_init(&v->staged[i].frame, BLOK_WIRE_FRAME_MAX);
   enum blok_err rc = blok_store_table(n->store, "consensus.safety", &v->t_safety);

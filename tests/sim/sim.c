@@ -395,9 +395,8 @@ static void env_txs(void *ctx, size_t from, const struct blok_wire_msg *m) {
 }
 
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],
-                          const uint8_t *block, size_t len, size_t failed) {
+                          const struct blok_exec *x) {
   struct node *nd = ctx;
-  (void)failed;
   if (nd->twin) return;
   if (h->height >= HEIGHTS_MAX) {
     violate("chain longer than the simulator's table");
@@ -416,25 +415,20 @@ static void env_committed(void *ctx, const struct blok_header *h, const uint8_t 
   if (h->height > S->top) S->top = h->height;
   if (S->verbose > 1) say("node %zu committed height %" PRIu64, node_of(ctx), h->height);
   /* Acknowledge the clients' transactions in it. */
-  struct blok_block_view *v = malloc(sizeof *v);
-  if (v == NULL) abort();
-  if (blok_block_parse(v, block, len) == BLOK_OK)
-    for (size_t i = 0; i < v->tx_count; i++) {
-      struct blok_tx tx;
-      if (blok_tx_decode(&tx, v->txs[i], v->tx_lens[i]) != BLOK_OK) continue;
-      for (size_t c = 0; c < CLIENTS; c++) {
-        struct client *cl = &S->clients[c];
-        if (cl->acked || memcmp(cl->id, tx.id, 32) != 0) continue;
-        cl->acked = true;
-        if (S->ack_count < ACKS_MAX) {
-          memcpy(S->acks[S->ack_count].id, tx.id, 32);
-          S->acks[S->ack_count++].height = h->height;
-        }
+  for (size_t i = 0; i < blok_exec_tx_count(x); i++) {
+    const uint8_t *id = blok_exec_tx_id(x, i);
+    for (size_t c = 0; c < CLIENTS; c++) {
+      struct client *cl = &S->clients[c];
+      if (cl->acked || memcmp(cl->id, id, 32) != 0) continue;
+      cl->acked = true;
+      if (S->ack_count < ACKS_MAX) {
+        memcpy(S->acks[S->ack_count].id, id, 32);
+        S->acks[S->ack_count++].height = h->height;
       }
-      for (size_t k = 0; k < nd->pool_count; k++)
-        if (memcmp(nd->pool[k].id, tx.id, 32) == 0) pool_drop(nd, k);
     }
-  free(v);
+    for (size_t k = 0; k < nd->pool_count; k++)
+      if (memcmp(nd->pool[k].id, id, 32) == 0) pool_drop(nd, k);
+  }
 }
 
 static const struct blok_replica_env ENV = {
