@@ -21,7 +21,7 @@
  *
  * Environment: BLOK_BENCH_TXS (default 40,000) transactions for (b), (c) and (e);
  * BLOK_BENCH_SECONDS (default 1) per verification round (three rounds each of 1 and 2 threads,
- * alternating); BLOK_BENCH_ONLY=node or cluster runs (a) and only that one; BLOK_BENCH_DIR
+ * alternating); BLOK_BENCH_ONLY=exec, node or cluster runs (a) and only (b), (b)-(d) or (e)-(f); BLOK_BENCH_DIR
  * (default /tmp) is where the nodes' folders go (/dev/shm takes the disk out, to measure what it
  * costs); BLOK_BENCH_LOG sets the nodes' log level (default warn) and BLOK_BENCH_KEEP keeps
  * their folder, for looking at a run. It starts and stops its own nodes and removes their folder
@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -494,7 +495,7 @@ static uint16_t free_port_pair(void) {
 }
 
 static void node_rate(const char *bin, const struct presigned *p, size_t nodes, size_t inflight_max,
-                      double *tps, double *p50, double *p99) {
+                      double *tps, double *p50, double *p99, double *cpu_us) {
   static struct run shared; /* the poller's and the submitter's */
   struct run *run = &shared;
   memset(run, 0, sizeof *run);
@@ -538,8 +539,14 @@ static void node_rate(const char *bin, const struct presigned *p, size_t nodes, 
   *p99 = lat[p->n * 99 / 100] * 1000;
   for (size_t k = 0; k < nodes; k++)
     kill(pids[k], SIGTERM);
-  for (size_t k = 0; k < nodes; k++)
-    waitpid(pids[k], NULL, 0);
+  double cpu = 0; /* the nodes' processor time, start to stop, per transaction */
+  for (size_t k = 0; k < nodes; k++) {
+    struct rusage ru;
+    if (wait4(pids[k], NULL, 0, &ru) == pids[k])
+      cpu += (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+             ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+  }
+  *cpu_us = cpu * 1e6 / (double)p->n;
   free(lat);
   free(run->submit_at);
   free(run->commit_at);
@@ -593,15 +600,17 @@ int main(void) {
   presign(&p, n);
   const char *only = getenv("BLOK_BENCH_ONLY");
   bool ok = true;
-  if (only == NULL || strcmp(only, "node") == 0) {
+  if (only == NULL || strcmp(only, "node") == 0 || strcmp(only, "exec") == 0) {
     double ex = executor_rate(&p);
     printf("(b) executor_apply_commit_tx_per_s=%.0f (signatures already checked, synced commits)\n",
            ex);
-    double tps, p50, p99;
-    node_rate(bin, &p, 1, INFLIGHT_MAX, &tps, &p50, &p99);
+  }
+  if (only == NULL || strcmp(only, "node") == 0) {
+    double tps, p50, p99, cpu;
+    node_rate(bin, &p, 1, INFLIGHT_MAX, &tps, &p50, &p99, &cpu);
     printf("(c) node_committed_tx_per_s=%.0f submit_to_commit_p50_ms=%.1f p99_ms=%.1f (HTTP, sync "
-           "on, %d in flight at most)\n",
-           tps, p50, p99, INFLIGHT_MAX);
+           "on, %d in flight at most; node_cpu_us_per_tx=%.1f)\n",
+           tps, p50, p99, INFLIGHT_MAX, cpu);
     printf("(d) ratio_node_to_verify_2_threads=%.2f (target 0.60)\n", v2 > 0 ? tps / v2 : 0);
     ok &= tps > 0;
   }
@@ -609,11 +618,11 @@ int main(void) {
     e = getenv("BLOK_BENCH_CLUSTER_INFLIGHT");
     size_t inflight = e ? (size_t)strtoull(e, NULL, 10) : 4000;
     if (inflight < BATCH || inflight > INFLIGHT_MAX) inflight = 4000;
-    double tps, p50, p99;
-    node_rate(bin, &p, NODES_MAX, inflight, &tps, &p50, &p99);
+    double tps, p50, p99, cpu;
+    node_rate(bin, &p, NODES_MAX, inflight, &tps, &p50, &p99, &cpu);
     printf("(e) four_validators_committed_tx_per_s=%.0f submit_to_commit_p50_ms=%.1f p99_ms=%.1f "
-           "(HTTP to all four, sync on, %zu in flight at most)\n",
-           tps, p50, p99, inflight);
+           "(HTTP to all four, sync on, %zu in flight at most; nodes_cpu_us_per_tx=%.1f)\n",
+           tps, p50, p99, inflight, cpu);
     printf("(f) ratio_four_validators_to_verify_2_threads_over_4=%.2f (target 0.60, p50 under 500 "
            "ms)\n",
            v2 > 0 ? tps / (v2 / NODES_MAX) : 0);

@@ -108,14 +108,17 @@ BLOK_WUR enum blok_err blok_smt_verify(const uint8_t root[32], const uint8_t key
 BLOK_WUR enum blok_err blok_smt_proof_encode(struct blok_buf *b, const struct blok_smt_proof *p);
 BLOK_WUR enum blok_err blok_smt_proof_decode(struct blok_reader *r, struct blok_smt_proof *p);
 
-/* An in-memory node store (tests, simulation). */
+/* An in-memory node store: the nodes a block makes before it is committed, and whole trees in
+ * tests and the simulator. */
 struct blok_smt_memstore;
 BLOK_WUR enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out);
 void blok_smt_memstore_free(struct blok_smt_memstore *m);
+/* Empties it and keeps its memory, for the next block (no new pages to fault in). */
+void blok_smt_memstore_clear(struct blok_smt_memstore *m);
 void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *s);
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m);
-/* Calls fn for every node with the version it was put at (in table order); stops at and
- * returns the first error. */
+/* Calls fn for every node with the version it was put at (in the order they were put); stops
+ * at and returns the first error. */
 BLOK_WUR enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
                                                  enum blok_err (*fn)(void *ctx, uint64_t version,
                                                                      const uint8_t hash[32],

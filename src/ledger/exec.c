@@ -457,7 +457,12 @@ void blok_exec_free(struct blok_exec *x) {
   blok__index_list_release(&x->tx_index);
   blok_buf_release(&x->body);
   free(x->results);
-  blok_smt_memstore_free(x->smt_new);
+  if (x->smt_new && x->l->spare_smt_count < BLOK__SPARE_SMT) {
+    blok_smt_memstore_clear(x->smt_new);
+    x->l->spare_smt[x->l->spare_smt_count++] = x->smt_new;
+  } else {
+    blok_smt_memstore_free(x->smt_new);
+  }
   free(x);
 }
 
@@ -471,7 +476,11 @@ enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out) {
   x->live_next = l->live;
   if (l->live) l->live->live_prev = x;
   l->live = x;
-  enum blok_err rc = blok_smt_memstore_new(&x->smt_new);
+  enum blok_err rc = BLOK_OK;
+  if (l->spare_smt_count > 0)
+    x->smt_new = l->spare_smt[--l->spare_smt_count];
+  else
+    rc = blok_smt_memstore_new(&x->smt_new);
   if (rc != BLOK_OK) {
     blok_exec_free(x);
     return rc;

@@ -43,13 +43,15 @@ struct commit {
   struct blok_buf block; /* header || list of transactions */
 };
 
-/* The block's new state-tree nodes, gathered to be written in key order. */
+/* The block's new state-tree nodes, gathered (by reference: the memory store holds them until
+ * the execution is freed) to be written in key order. The sort key is the version and the
+ * hash's first 8 bytes as integers; the whole hash breaks ties, which almost never happens. */
 struct new_nodes {
   size_t count, cap;
   struct new_node {
-    uint64_t version;
-    uint8_t hash[32];
-    struct blok_smt_node node;
+    uint64_t version, prefix;
+    const uint8_t *hash;
+    const struct blok_smt_node *node;
   } * v;
 };
 
@@ -59,14 +61,16 @@ static enum blok_err gather_node(void *ctx, uint64_t version, const uint8_t hash
   BLOK_ASSERT(g->count < g->cap);
   struct new_node *e = &g->v[g->count++];
   e->version = version;
-  memcpy(e->hash, hash, 32);
-  e->node = *n;
+  e->prefix = blok_store_u64_from_key(hash);
+  e->hash = hash;
+  e->node = n;
   return BLOK_OK;
 }
 
 static int node_order(const void *a, const void *b) {
   const struct new_node *x = a, *y = b;
   if (x->version != y->version) return x->version < y->version ? -1 : 1;
+  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
   return memcmp(x->hash, y->hash, 32);
 }
 
@@ -81,7 +85,7 @@ static enum blok_err write_nodes(struct blok_txn *t, struct blok_exec *x) {
   struct blok_smt_store disk;
   blok_txn_smt_store(t, &disk);
   for (size_t i = 0; rc == BLOK_OK && i < g.count; i++)
-    rc = disk.put(disk.ctx, g.v[i].version, g.v[i].hash, &g.v[i].node);
+    rc = disk.put(disk.ctx, g.v[i].version, g.v[i].hash, g.v[i].node);
   free(g.v);
   BLOK_TRY(rc);
   if (memcmp(x->h.state_root, x->base_root, 32) == 0 ||
@@ -312,6 +316,8 @@ enum blok_err blok_ledger_open(struct blok_ledger **out, struct blok_store *stor
 void blok_ledger_close(struct blok_ledger *l) {
   if (l == NULL) return;
   blok_store_set_grow_hook(l->store, NULL, NULL);
+  for (size_t i = 0; i < l->spare_smt_count; i++)
+    blok_smt_memstore_free(l->spare_smt[i]);
   pthread_mutex_destroy(&l->head_mu);
   free(l);
 }

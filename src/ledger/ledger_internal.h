@@ -9,6 +9,8 @@
 #include "blok/ledger.h"
 #include "kvmap.h"
 
+#define BLOK__SPARE_SMT 4
+
 struct blok_ledger {
   struct blok_store *store;
   const struct blok_registry *reg;
@@ -18,6 +20,10 @@ struct blok_ledger {
   struct blok_header head;
   uint8_t head_hash[32];
   struct blok_exec *live; /* every execution not yet freed (consensus thread only) */
+  /* Node stores of freed executions, emptied, for the next ones (consensus thread only): a
+   * block's tens of thousands of nodes then go into memory already mapped. */
+  struct blok_smt_memstore *spare_smt[BLOK__SPARE_SMT];
+  size_t spare_smt_count;
 };
 
 struct blok__index_write {

@@ -1,8 +1,10 @@
 /*
- * An in-memory node store for the sparse Merkle tree: an open-addressing hash table keyed by
- * the node hash (already uniformly distributed, so its first bytes are the table hash). Used
- * by tests and by the deterministic simulator, where every node of a cluster lives in one
- * process.
+ * An in-memory node store for the sparse Merkle tree. Nodes are appended to one array in the
+ * order they are put; an open-addressing index of 8-byte slots finds them by hash. A slot holds
+ * 32 bits of the hash (a tag) and the node's position, so a miss is decided inside the index
+ * without touching the nodes: a block puts tens of thousands of nodes, and an index of 16-byte
+ * entries stays in cache where a table of whole nodes did not. Node hashes are uniformly
+ * distributed, so their bytes are the table hash.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,40 +13,46 @@
 #include "blok/banned.h"
 
 struct entry {
-  uint8_t used;
   uint8_t hash[32];
   uint64_t version; /* the version it was put at; gets ignore it (a hash names one content) */
   struct blok_smt_node node;
 };
 
 struct blok_smt_memstore {
-  struct entry *slots;
-  size_t cap; /* a power of two */
-  size_t count;
+  struct entry *nodes;
+  size_t count, nodes_cap;
+  uint64_t *slots; /* 0: empty; else tag << 32 | (position + 1) */
+  size_t cap;      /* a power of two, at least twice count */
 };
 
-static size_t slot_of(const uint8_t hash[32], size_t cap) {
-  uint64_t h;
+static uint64_t tag_of(const uint8_t hash[32]) {
+  uint32_t t;
+  memcpy(&t, hash + 8, sizeof t);
+  return t;
+}
+
+/* The slot that holds hash, or the empty slot where it would go. */
+static uint64_t *find(const struct blok_smt_memstore *m, const uint8_t hash[32]) {
+  uint64_t h, tag = tag_of(hash);
   memcpy(&h, hash, sizeof h);
-  return (size_t)(h & (cap - 1));
+  size_t mask = m->cap - 1;
+  for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    uint64_t s = m->slots[i];
+    if (s == 0) return &m->slots[i];
+    if (s >> 32 == tag && memcmp(m->nodes[(uint32_t)s - 1].hash, hash, 32) == 0)
+      return &m->slots[i];
+  }
 }
 
-static struct entry *find(struct entry *slots, size_t cap, const uint8_t hash[32]) {
-  size_t i = slot_of(hash, cap);
-  while (slots[i].used && memcmp(slots[i].hash, hash, 32) != 0)
-    i = (i + 1) & (cap - 1);
-  return &slots[i];
-}
-
-static enum blok_err grow(struct blok_smt_memstore *m) {
+static enum blok_err grow_index(struct blok_smt_memstore *m) {
   size_t cap = m->cap * 2;
-  struct entry *slots = calloc(cap, sizeof *slots);
+  uint64_t *slots = calloc(cap, sizeof *slots);
   if (slots == NULL) return BLOK_ENOMEM;
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].used) *find(slots, cap, m->slots[i].hash) = m->slots[i];
   free(m->slots);
   m->slots = slots;
   m->cap = cap;
+  for (size_t i = 0; i < m->count; i++)
+    *find(m, m->nodes[i].hash) = tag_of(m->nodes[i].hash) << 32 | (i + 1);
   return BLOK_OK;
 }
 
@@ -52,22 +60,31 @@ static enum blok_err mem_get(void *ctx, uint64_t version, const uint8_t hash[32]
                              struct blok_smt_node *out) {
   struct blok_smt_memstore *m = ctx;
   (void)version;
-  struct entry *e = find(m->slots, m->cap, hash);
-  if (!e->used) return BLOK_ENOTFOUND;
-  *out = e->node;
+  uint64_t s = *find(m, hash);
+  if (s == 0) return BLOK_ENOTFOUND;
+  *out = m->nodes[(uint32_t)s - 1].node;
   return BLOK_OK;
 }
 
 static enum blok_err mem_put(void *ctx, uint64_t version, const uint8_t hash[32],
                              const struct blok_smt_node *n) {
   struct blok_smt_memstore *m = ctx;
-  if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow(m));
-  struct entry *e = find(m->slots, m->cap, hash);
-  if (e->used) return BLOK_OK;
-  e->used = 1;
+  if (m->count >= UINT32_MAX - 1) return BLOK_EFULL;
+  if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow_index(m));
+  uint64_t *slot = find(m, hash);
+  if (*slot != 0) return BLOK_OK;
+  if (m->count == m->nodes_cap) {
+    size_t cap = m->nodes_cap * 2;
+    struct entry *nodes = realloc(m->nodes, cap * sizeof *nodes);
+    if (nodes == NULL) return BLOK_ENOMEM;
+    m->nodes = nodes;
+    m->nodes_cap = cap;
+  }
+  struct entry *e = &m->nodes[m->count];
   memcpy(e->hash, hash, 32);
   e->version = version;
   e->node = *n;
+  *slot = tag_of(hash) << 32 | (m->count + 1);
   m->count++;
   return BLOK_OK;
 }
@@ -76,9 +93,11 @@ enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out) {
   struct blok_smt_memstore *m = calloc(1, sizeof *m);
   if (m == NULL) return BLOK_ENOMEM;
   m->cap = 1024;
+  m->nodes_cap = m->cap / 2;
   m->slots = calloc(m->cap, sizeof *m->slots);
-  if (m->slots == NULL) {
-    free(m);
+  m->nodes = malloc(m->nodes_cap * sizeof *m->nodes);
+  if (m->slots == NULL || m->nodes == NULL) {
+    blok_smt_memstore_free(m);
     return BLOK_ENOMEM;
   }
   *out = m;
@@ -88,7 +107,13 @@ enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out) {
 void blok_smt_memstore_free(struct blok_smt_memstore *m) {
   if (m == NULL) return;
   free(m->slots);
+  free(m->nodes);
   free(m);
+}
+
+void blok_smt_memstore_clear(struct blok_smt_memstore *m) {
+  memset(m->slots, 0, m->cap * sizeof *m->slots);
+  m->count = 0;
 }
 
 /* Any version will do: gets ignore it. */
@@ -115,8 +140,7 @@ enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
                                                             const uint8_t hash[32],
                                                             const struct blok_smt_node *n),
                                         void *ctx) {
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].used)
-      BLOK_TRY(fn(ctx, m->slots[i].version, m->slots[i].hash, &m->slots[i].node));
+  for (size_t i = 0; i < m->count; i++)
+    BLOK_TRY(fn(ctx, m->nodes[i].version, m->nodes[i].hash, &m->nodes[i].node));
   return BLOK_OK;
 }

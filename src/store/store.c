@@ -339,7 +339,11 @@ static enum blok_err smt_put(void *ctx, uint64_t version, const uint8_t hash[32]
   smt_key(k, version, hash);
   MDB_val key = {.mv_size = sizeof k, .mv_data = k};
   MDB_val val = {.mv_size = len, .mv_data = v};
-  int rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_NOOVERWRITE);
+  /* A block's nodes come in key order, after every older version's: appended, without a
+   * search. A key that does not sort last (a rewrite, or another caller) takes the usual way. */
+  int rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_APPEND);
+  if (rc == MDB_KEYEXIST)
+    rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_NOOVERWRITE);
   return rc == MDB_KEYEXIST ? BLOK_OK : from_mdb(rc); /* content-addressed: same node */
 }
 

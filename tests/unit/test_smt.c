@@ -349,8 +349,62 @@ static void test_vectors(void **state) {
   blok_smt_memstore_free(m);
 }
 
+static enum blok_err count_in_order(void *ctx, uint64_t version, const uint8_t hash[32],
+                                    const struct blok_smt_node *n) {
+  size_t *seen = ctx;
+  uint8_t want[32];
+  blok_sha256(want, seen, sizeof *seen); /* put i had the hash of i (as a size_t) */
+  if (memcmp(hash, want, 32) != 0 || version != *seen + 1 || n->va != *seen) return BLOK_EINVAL;
+  (*seen)++;
+  return BLOK_OK;
+}
+
+/* The memory store past several index growths: every node is found with its contents, a put
+ * of a hash it holds keeps the first, foreach goes in put order, and clear empties it for
+ * reuse. */
+static void test_memstore(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  struct blok_smt_memstore *m;
+  struct blok_smt_store s;
+  assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
+  blok_smt_memstore_bind(m, &s);
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < N; i++) {
+      uint8_t h[32];
+      struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL, .va = i};
+      blok_sha256(h, &i, sizeof i);
+      assert_int_equal(s.put(s.ctx, i + 1, h, &n), BLOK_OK);
+      n.va = i + 100; /* the same hash again: the first stays */
+      assert_int_equal(s.put(s.ctx, i + 1, h, &n), BLOK_OK);
+    }
+    assert_int_equal(blok_smt_memstore_count(m), N);
+    for (size_t i = 0; i < N; i++) {
+      uint8_t h[32];
+      struct blok_smt_node got;
+      blok_sha256(h, &i, sizeof i);
+      assert_int_equal(s.get(s.ctx, 0, h, &got), BLOK_OK);
+      assert_int_equal(got.va, i);
+      h[31] ^= 1;
+      assert_int_equal(s.get(s.ctx, 0, h, &got), BLOK_ENOTFOUND);
+    }
+    size_t seen = 0;
+    assert_int_equal(blok_smt_memstore_foreach(m, count_in_order, &seen), BLOK_OK);
+    assert_int_equal(seen, N);
+    blok_smt_memstore_clear(m);
+    assert_int_equal(blok_smt_memstore_count(m), 0);
+    uint8_t h0[32];
+    size_t zero = 0;
+    struct blok_smt_node got;
+    blok_sha256(h0, &zero, sizeof zero);
+    assert_int_equal(s.get(s.ctx, 0, h0, &got), BLOK_ENOTFOUND);
+  }
+  blok_smt_memstore_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_memstore),
       cmocka_unit_test(test_empty_and_single),
       cmocka_unit_test(test_vectors),
       cmocka_unit_test(test_random_against_model),
