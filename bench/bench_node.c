@@ -23,9 +23,9 @@
  * BLOK_BENCH_SECONDS (default 1) per verification round (three rounds each of 1 and 2 threads,
  * alternating); BLOK_BENCH_ONLY=exec, node or cluster runs (a) and then only (b), (b)-(d) or
  * (e)-(f); BLOK_BENCH_DIR (default /tmp) is where the nodes' folders go (/dev/shm takes the disk
- * out, to measure what it costs); BLOK_BENCH_LOG sets the nodes' log level (default warn) and BLOK_BENCH_KEEP keeps
- * their folder, for looking at a run. It starts and stops its own nodes and removes their folder
- * (also kept when a run failed).
+ * out, to measure what it costs); BLOK_BENCH_LOG sets the nodes' log level (default warn) and
+ * BLOK_BENCH_KEEP keeps their folder, for looking at a run. It starts and stops its own nodes and
+ * removes their folder (also kept when a run failed).
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
