@@ -401,7 +401,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct blok__reply *
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  if (r->json != NULL) MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (r->json != NULL || (type != NULL && strcmp(type, "application/json") == 0)) /* answers */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   if (r->allow != NULL) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->retry_after_s > 0) {
     char s[16];
