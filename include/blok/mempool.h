@@ -56,6 +56,10 @@ void blok_mempool_on_ready(struct blok_mempool *mp, void (*fn)(void *ctx), void 
  */
 BLOK_WUR enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw, size_t len,
                                            uint8_t id[32], struct blok_why *why);
+/* The same for a transaction the caller has decoded already (blok_tx_decode; tx->raw and
+ * tx->raw_len are its bytes): nothing is decoded twice. */
+BLOK_WUR enum blok_err blok_mempool_submit_tx(struct blok_mempool *mp, const struct blok_tx *tx,
+                                              uint8_t id[32], struct blok_why *why);
 
 enum blok_mempool_state {
   BLOK_MEMPOOL_UNKNOWN = 0, /* never seen, or removed after its block */

@@ -23,7 +23,7 @@
 /* The checks the mempool does not make: the chain, expiry against the head, a registered
  * kind whose stateless check passes, and not already committed. */
 static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw_len,
-                              struct blok_why *why) {
+                              struct blok_tx *out, struct blok_why *why) {
   struct blok_tx tx;
   enum blok_err rc = blok_tx_decode(&tx, raw, raw_len);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "transaction encoding: %s", blok_strerror(rc));
@@ -50,13 +50,15 @@ static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw
   if (rc == BLOK_OK)
     return blok_refuse(why, BLOK_EDUPLICATE, "id: already committed at height %llu",
                        (unsigned long long)loc.height);
+  *out = tx;
   return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
 }
 
 static enum blok_err submit_raw(struct blok_api *a, const uint8_t *raw, size_t raw_len,
                                 uint8_t id[32], struct blok_why *why) {
-  BLOK_TRY(precheck(a, raw, raw_len, why));
-  BLOK_TRY(blok_mempool_submit(a->d.mempool, raw, raw_len, id, why));
+  struct blok_tx tx;
+  BLOK_TRY(precheck(a, raw, raw_len, &tx, why));
+  BLOK_TRY(blok_mempool_submit_tx(a->d.mempool, &tx, id, why));
   if (a->d.accepted) a->d.accepted(a->d.accepted_ctx, raw, raw_len);
   return BLOK_OK;
 }

@@ -426,16 +426,10 @@ static void pool_refuse(struct blok_mempool *mp, struct pool_tx *t, enum blok_er
 
 /* ---- submit ---- */
 
-/* The checks that need no lock and no signature equation. */
-static enum blok_err check_cheap(struct blok_mempool *mp, struct blok_tx *tx, const uint8_t *raw,
-                                 size_t len, struct blok_why *why) {
-  enum blok_err rc = blok_tx_decode(tx, raw, len);
-  if (rc == BLOK_EBADTAG)
-    return blok_refuse(why, rc, "chain id is not 1 to 64 bytes of [a-z0-9._-]; this node runs %s",
-                       mp->chain_id);
-  if (rc != BLOK_OK)
-    return blok_refuse(why, rc, "malformed transaction (%s); encode it as docs/PROTOCOL.md says",
-                       blok_strerror(rc));
+/* The checks that need no lock and no signature equation, on a decoded transaction. */
+static enum blok_err check_cheap(struct blok_mempool *mp, const struct blok_tx *tx,
+                                 struct blok_why *why) {
+  enum blok_err rc;
   if (strcmp(tx->chain_id, mp->chain_id) != 0)
     return blok_refuse(why, BLOK_EBADTAG,
                        "transaction is for chain %s, this node runs %s; sign it for %s",
@@ -512,15 +506,12 @@ static struct pool_tx *tx_copy(const struct blok_tx *tx, const uint8_t *raw, siz
   return t;
 }
 
-enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw, size_t len,
-                                  uint8_t id[32], struct blok_why *why) {
-  struct blok_tx tx;
-  why->msg[0] = '\0';
-  atomic_fetch_add(&mp->submitted, 1);
-  enum blok_err rc = check_cheap(mp, &tx, raw, len, why);
-  memcpy(id, tx.id, 32); /* zeros when the bytes do not decode */
+static enum blok_err submit(struct blok_mempool *mp, const struct blok_tx *tx, enum blok_err rc,
+                            uint8_t id[32], struct blok_why *why) {
+  if (rc == BLOK_OK) rc = check_cheap(mp, tx, why);
+  memcpy(id, tx->id, 32); /* zeros when the bytes do not decode */
   struct pool_tx *t = NULL;
-  if (rc == BLOK_OK && (t = tx_copy(&tx, raw, len)) == NULL)
+  if (rc == BLOK_OK && (t = tx_copy(tx, tx->raw, tx->raw_len)) == NULL)
     rc = blok_refuse(why, BLOK_ENOMEM, "out of memory; retry later");
   if (rc != BLOK_OK) {
     atomic_fetch_add(&mp->refused_early, 1);
@@ -535,6 +526,28 @@ enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw, s
     free(t);
   }
   return rc;
+}
+
+enum blok_err blok_mempool_submit(struct blok_mempool *mp, const uint8_t *raw, size_t len,
+                                  uint8_t id[32], struct blok_why *why) {
+  struct blok_tx tx = {0};
+  why->msg[0] = '\0';
+  atomic_fetch_add(&mp->submitted, 1);
+  enum blok_err rc = blok_tx_decode(&tx, raw, len);
+  if (rc == BLOK_EBADTAG)
+    rc = blok_refuse(why, rc, "chain id is not 1 to 64 bytes of [a-z0-9._-]; this node runs %s",
+                     mp->chain_id);
+  else if (rc != BLOK_OK)
+    rc = blok_refuse(why, rc, "malformed transaction (%s); encode it as docs/PROTOCOL.md says",
+                     blok_strerror(rc));
+  return submit(mp, &tx, rc, id, why);
+}
+
+enum blok_err blok_mempool_submit_tx(struct blok_mempool *mp, const struct blok_tx *tx,
+                                     uint8_t id[32], struct blok_why *why) {
+  why->msg[0] = '\0';
+  atomic_fetch_add(&mp->submitted, 1);
+  return submit(mp, tx, BLOK_OK, id, why);
 }
 
 /* ---- workers ---- */
