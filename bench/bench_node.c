@@ -28,8 +28,9 @@
  * alternating); BLOK_BENCH_ONLY=exec, node or cluster runs (a) and then only (b), (b)-(d) or
  * (e)-(f); BLOK_BENCH_DIR (default /tmp) is where the nodes' folders go (/dev/shm takes the disk
  * out, to measure what it costs); BLOK_BENCH_LOG sets the nodes' log level (default warn) and
- * BLOK_BENCH_KEEP keeps their folder, for looking at a run. It starts and stops its own nodes and
- * removes their folder (also kept when a run failed).
+ * BLOK_BENCH_KEEP keeps their folder, for looking at a run; BLOK_BENCH_EXEC_BLOCK sets (b)'s
+ * block size (the fixed cost of a block shows as the rate falls with it). It starts and stops its
+ * own nodes and removes their folder (also kept when a run failed).
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -217,12 +218,15 @@ static double executor_rate(const struct presigned *p) {
   struct blok_store_opts o = {.dir = dir};
   if (blok_store_open(&s, &o) || blok_ledger_open(&l, s, &reg, &g, &why)) abort();
   static struct blok_qc qc;
+  const char *e = getenv("BLOK_BENCH_EXEC_BLOCK"); /* transactions a block (default 5,000) */
+  size_t per_block = e ? strtoul(e, NULL, 10) : 5000;
+  if (per_block < 1 || per_block > BLOK_BLOCK_TXS_MAX) per_block = 5000;
   double t0 = now_s();
   for (size_t i = 0; i < p->n;) {
     struct blok_exec *x;
     struct blok_header h;
     if (blok_exec_begin(l, 1700000000000u + i + 1, g_validator.pk, 1, &x)) abort();
-    for (size_t k = 0; k < 5000 && i < p->n; k++, i++) {
+    for (size_t k = 0; k < per_block && i < p->n; k++, i++) {
       struct blok_tx tx;
       struct blok_tx_result res;
       if (blok_tx_decode(&tx, p->raw[i], p->raw_len[i]) || blok_exec_tx(x, &tx, true, &res, &why) ||

@@ -34,6 +34,14 @@
 #define BLOCKS_LOAD_MAX  256
 #define FILL_TAKE_FACTOR 3 /* see env_fill */
 #define STAGED_MAX       4 /* proposals waiting to be written with the safety record */
+/* A leader whose pool is still verifying a stream of transactions waits, in steps, up to
+ * BATCH_WAIT_MAX_MS for block_txs_max / BATCH_MIN_DIV of them to be ready since its last
+ * block: a block has a fixed cost (two synced writes, the state tree's upper levels written
+ * again) of several ms, which blocks of a few hundred transactions would pay again and again.
+ * An idle pool (a lone transaction) builds at once. */
+#define BATCH_MIN_DIV      4
+#define BATCH_WAIT_STEP_MS 5
+#define BATCH_WAIT_MAX_MS  30
 
 struct staged {
   uint8_t key[40]; /* height (big-endian) || SHA-256 of the frame */
@@ -53,7 +61,9 @@ struct blok__validator {
   uint64_t step_started_us; /* when the replica call under way began (for the metrics) */
   struct staged staged[STAGED_MAX];
   size_t staged_count;
-  uint64_t commit_failures; /* the replica's count, as last logged */
+  uint64_t commit_failures;   /* the replica's count, as last logged */
+  uint64_t verified_at_build; /* the pool's verified total when the last block was built */
+  uint64_t batch_waited_ms;   /* how long the armed build has waited for a batch */
   bool handles_open;
   int handles_closed;
 };
@@ -247,6 +257,16 @@ static void on_round_timer(uv_timer_t *t) {
 
 static void on_build_timer(uv_timer_t *t) {
   struct blok__validator *v = t->data;
+  struct blok_mempool_stats st;
+  blok_mempool_stats(v->n->mp, &st);
+  if (st.verifying > 0 &&
+      st.verified - v->verified_at_build < v->n->c->block_txs_max / BATCH_MIN_DIV &&
+      v->batch_waited_ms < BATCH_WAIT_MAX_MS) {
+    v->batch_waited_ms += BATCH_WAIT_STEP_MS;
+    uv_timer_start(&v->build_timer, on_build_timer, BATCH_WAIT_STEP_MS, 0);
+    return;
+  }
+  v->verified_at_build = st.verified;
   step_begin(v);
   step_end(v, blok_replica_build(v->r), "propose", v->n->self);
 }
@@ -263,6 +283,7 @@ static void env_set_timer(void *ctx, uint64_t round, uint64_t delay_ms) {
 
 static void env_set_build_timer(void *ctx, uint64_t delay_ms) {
   struct blok__validator *v = ctx;
+  v->batch_waited_ms = 0;
   uv_timer_start(&v->build_timer, on_build_timer, delay_ms, 0);
 }
 
