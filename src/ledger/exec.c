@@ -305,11 +305,14 @@ size_t blok_exec_failed_count(const struct blok_exec *x) {
 }
 
 /* State-tree nodes: this block's and its uncommitted ancestors' in memory, older ones in
- * LMDB. */
+ * LMDB. A node's version is the height of the block that wrote it (a node is never written
+ * again under another: a hoisted leaf keeps its version), so only that block's memory store
+ * can hold it; heights fall along the chain. */
 static enum blok_err layered_get(void *ctx, uint64_t version, const uint8_t hash[32],
                                  struct blok_smt_node *out) {
   struct blok_exec *x = ctx;
-  for (const struct blok_exec *p = x; p != NULL; p = p->parent) {
+  for (const struct blok_exec *p = x; p != NULL && p->h.height >= version; p = p->parent) {
+    if (p->h.height != version) continue;
     struct blok_smt_store mem;
     blok_smt_memstore_bind(p->smt_new, &mem);
     enum blok_err rc = mem.get(mem.ctx, version, hash, out);
