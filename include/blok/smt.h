@@ -47,9 +47,12 @@ struct blok_smt_node {
 /* Where nodes live. get returns BLOK_ENOTFOUND for a node it does not hold at that version (a
  * store may ignore versions, as the memory store does: a hash names one content); put may be
  * called for a node that is already there (it must then keep the one it has, they are equal).
- * root_version gives the version a (non-empty) root's node was written at. */
+ * root_version gives the version a (non-empty) root's node was written at. checked: get has
+ * already made sure each node hashes to the hash it was asked for (or holds only nodes this
+ * process made): the tree then does not hash it again. A store on disk leaves it false. */
 struct blok_smt_store {
   void *ctx;
+  bool checked;
   enum blok_err (*get)(void *ctx, uint64_t version, const uint8_t hash[32],
                        struct blok_smt_node *out);
   enum blok_err (*put)(void *ctx, uint64_t version, const uint8_t hash[32],
@@ -102,6 +105,10 @@ BLOK_WUR enum blok_err blok_smt_prove(const struct blok_smt_store *s, const uint
  * it does not. */
 BLOK_WUR enum blok_err blok_smt_verify(const uint8_t root[32], const uint8_t key[32],
                                        const uint8_t *value_hash, const struct blok_smt_proof *p);
+
+/* BLOK_OK when node hashes to hash (a leaf or an internal node), else BLOK_EFORMAT: what a
+ * store read from disk must pass before it is used. */
+BLOK_WUR enum blok_err blok_smt_node_check(const uint8_t hash[32], const struct blok_smt_node *n);
 
 /* Canonical encoding of a proof (docs/PROTOCOL.md): u8 end, [fixed32 leaf_key, fixed32
  * leaf_value_hash when end is LEAF], list<fixed[32], 256> siblings. */

@@ -322,7 +322,8 @@ static enum blok_err layered_get(void *ctx, uint64_t version, const uint8_t hash
   struct blok_smt_store disk;
   BLOK_TRY(blok__exec_view(x, &t));
   blok_txn_smt_store(t, &disk);
-  return disk.get(disk.ctx, version, hash, out);
+  BLOK_TRY(disk.get(disk.ctx, version, hash, out));
+  return blok_smt_node_check(hash, out); /* only what comes from disk needs it */
 }
 
 static enum blok_err layered_put(void *ctx, uint64_t version, const uint8_t hash[32],
@@ -363,8 +364,11 @@ static enum blok_err state_root(struct blok_exec *x, const uint8_t parent_root[3
     w[i].del = sorted[i]->deleted;
     if (!w[i].del) blok_sha256(w[i].value_hash, sorted[i]->val, sorted[i]->len);
   }
-  struct blok_smt_store s = {
-      .ctx = x, .get = layered_get, .put = layered_put, .root_version = layered_root_version};
+  struct blok_smt_store s = {.ctx = x,
+                             .checked = true, /* layered_get checks what it reads from disk */
+                             .get = layered_get,
+                             .put = layered_put,
+                             .root_version = layered_root_version};
   enum blok_err rc =
       blok_smt_update(&s, parent_root, w, n, x->h.height, x->h.state_root, &x->root_version);
   free(w);

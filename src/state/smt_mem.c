@@ -126,6 +126,7 @@ static enum blok_err mem_root_version(void *ctx, const uint8_t root[32], uint64_
 
 void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *s) {
   s->ctx = m;
+  s->checked = true; /* it holds what this process put */
   s->get = mem_get;
   s->put = mem_put;
   s->root_version = mem_root_version;

@@ -358,6 +358,7 @@ static enum blok_err smt_root_version(void *ctx, const uint8_t root[32], uint64_
 
 void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out) {
   out->ctx = t;
+  out->checked = false; /* LMDB has no checksums: the tree checks what it reads */
   out->get = smt_get;
   out->put = smt_put;
   out->root_version = smt_root_version;

@@ -574,8 +574,65 @@ static void test_grow_with_open_views(void **state) {
   teardown(&w);
 }
 
+/* Overwrites the stored state-tree node (version, hash) with one whose left child differs. */
+struct damage {
+  uint64_t version;
+  uint8_t hash[32];
+};
+
+static enum blok_err damage_fn(struct blok_txn *t, void *arg) {
+  const struct damage *d = arg;
+  uint8_t k[40], v[BLOK_SMT_INTERNAL_LEN];
+  const uint8_t *old;
+  size_t n;
+  blok_store_u64_key(k, d->version);
+  memcpy(k + 8, d->hash, 32);
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &old, &n));
+  BLOK_ASSERT(n <= sizeof v && n > 2);
+  memcpy(v, old, n);
+  v[1] ^= 1; /* the first byte of the first hash it holds */
+  return blok_txn_put(t, BLOK_TABLE_SMT, k, sizeof k, v, n);
+}
+
+/*
+ * LMDB keeps no checksums: a state-tree node read from disk must hash to the hash it was asked
+ * for. With the committed root node damaged on disk, the next block's execution stops with
+ * BLOK_EFORMAT instead of computing a root from it, and so does a proof.
+ */
+static void test_damaged_node(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  struct blok_exec *a = spec_block(&w, NULL, w.g.time_ms + 1000, 1);
+  spec_anchor(a, &w.maker, 1, "before the damage");
+  struct blok_header ha;
+  assert_int_equal(blok_exec_finish(a, &ha), BLOK_OK);
+  commit_spec(&w, a, &ha);
+  blok_exec_free(a);
+  struct damage d = {.version = 1};
+  memcpy(d.hash, ha.state_root, 32);
+  assert_int_equal(blok_store_write(w.store, damage_fn, &d), BLOK_OK);
+  struct blok_exec *b = spec_block(&w, NULL, w.g.time_ms + 2000, 2);
+  spec_anchor(b, &w.maker, 2, "after the damage");
+  struct blok_header hb;
+  assert_int_equal(blok_exec_finish(b, &hb), BLOK_EFORMAT);
+  blok_exec_free(b);
+  struct blok_txn *t;
+  struct blok_smt_store s;
+  static struct blok_smt_proof p;
+  uint8_t key[32] = {1};
+  assert_int_equal(blok_store_read_begin(w.store, &t), BLOK_OK);
+  blok_txn_smt_store(t, &s);
+  assert_int_equal(blok_smt_prove(&s, ha.state_root, key, &p), BLOK_EFORMAT);
+  blok_store_read_end(t);
+  close_world(&w);
+  teardown(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_damaged_node),
       cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_speculative),
       cmocka_unit_test(test_grow_with_open_views),
