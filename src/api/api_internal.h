@@ -79,6 +79,7 @@ struct blok__query {
   const char *cursor; /* GET /v1/vehicles/{vin}/history */
   const char *limit;
   const char *order;
+  const char *format; /* GET /v1/blocks/{height}: "json" (default) or "binary" */
 };
 
 void blok__reply_init(struct blok__reply *r);
@@ -96,7 +97,8 @@ unsigned blok__api_status(enum blok_err err);
 
 /* --- routes (routes.c, submit.c) --------------------------------------------------------- */
 void blok__route_status(struct blok_api *a, struct blok__reply *r);
-void blok__route_block(struct blok_api *a, const char *height_text, struct blok__reply *r);
+void blok__route_block(struct blok_api *a, const char *height_text, const struct blok__query *q,
+                       struct blok__reply *r);
 void blok__route_tx_get(struct blok_api *a, const char *id_text, struct blok__reply *r);
 void blok__route_state(struct blok_api *a, const char *path_rest, const struct blok__query *q,
                        struct blok__reply *r);

@@ -264,7 +264,8 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
   struct blok__query q = {0};
   if (!query_value(c, "wait", &q.wait, r) || !query_value(c, "timeout_ms", &q.timeout_ms, r) ||
       !query_value(c, "proof", &q.proof, r) || !query_value(c, "cursor", &q.cursor, r) ||
-      !query_value(c, "limit", &q.limit, r) || !query_value(c, "order", &q.order, r))
+      !query_value(c, "limit", &q.limit, r) || !query_value(c, "order", &q.order, r) ||
+      !query_value(c, "format", &q.format, r))
     return;
   switch (rq->route) {
     case ROUTE_TX_POST:
@@ -280,7 +281,7 @@ static void dispatch(struct blok_api *a, struct MHD_Connection *c, struct reques
       blok__route_tx_get(a, rq->arg, r);
       return;
     case ROUTE_BLOCK:
-      blok__route_block(a, rq->arg, r);
+      blok__route_block(a, rq->arg, &q, r);
       return;
     case ROUTE_STATUS:
       blok__route_status(a, r);

@@ -100,7 +100,33 @@ static json_t *block_json(const struct blok_block_view *v, const struct blok_buf
                    block_tx_ids(v), "qc", qc_json_or_null(qcb));
 }
 
-void blok__route_block(struct blok_api *a, const char *height_text, struct blok__reply *r) {
+/* ?format=binary: the block as stored and its certificate, one item of the sync reply
+ * (docs/PROTOCOL.md, "Validator messages", kind 6): bytes block, bytes QC. */
+static void block_binary(const struct blok_buf *block, const struct blok_buf *qcb,
+                         struct blok__reply *r) {
+  struct blok_buf out;
+  blok_buf_init(&out, BLOK_BLOCK_BYTES_MAX + ((size_t)1 << 17));
+  enum blok_err rc = blok_enc_bytes(&out, block->data, block->len, BLOK_BLOCK_BYTES_MAX);
+  if (rc == BLOK_OK) rc = blok_enc_bytes(&out, qcb->data, qcb->len, (size_t)1 << 16);
+  if (rc != BLOK_OK) {
+    blok_buf_release(&out);
+    blok__reply_error(r, 500, rc, "block: %s", blok_strerror(rc));
+    return;
+  }
+  blok__reply_release(r);
+  r->status = 200;
+  r->text_len = out.len;
+  r->text = (char *)blok_buf_detach(&out, NULL);
+  r->content_type = "application/octet-stream";
+}
+
+void blok__route_block(struct blok_api *a, const char *height_text, const struct blok__query *q,
+                       struct blok__reply *r) {
+  bool binary = q->format != NULL && strcmp(q->format, "binary") == 0;
+  if (q->format != NULL && !binary && strcmp(q->format, "json") != 0) {
+    blok__reply_error(r, 400, BLOK_EINVAL, "format: \"json\" or \"binary\" is required");
+    return;
+  }
   uint64_t height;
   if (strcmp(height_text, "latest") == 0) {
     struct blok_header h;
@@ -116,11 +142,13 @@ void blok__route_block(struct blok_api *a, const char *height_text, struct blok_
   blok_buf_init(&qcb, (size_t)1 << 16);
   struct blok_block_view *v = malloc(sizeof *v);
   enum blok_err rc = v ? blok_ledger_block(a->d.ledger, height, &block, &qcb) : BLOK_ENOMEM;
-  if (rc == BLOK_OK) rc = blok_block_parse(v, block.data, block.len);
+  if (rc == BLOK_OK && !binary) rc = blok_block_parse(v, block.data, block.len);
   if (rc == BLOK_ENOTFOUND)
     blok__reply_error(r, 404, rc, "height: no block at height %llu", (unsigned long long)height);
   else if (rc != BLOK_OK)
     blok__reply_error(r, 500, rc, "block %llu: %s", (unsigned long long)height, blok_strerror(rc));
+  else if (binary)
+    block_binary(&block, &qcb, r);
   else
     blok__reply_json(r, 200, block_json(v, &qcb));
   free(v);

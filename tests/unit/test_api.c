@@ -617,6 +617,38 @@ static void test_blocks(void **state) {
     assert_true(strcmp(s, h1) == 0 || strcmp(s, h2) == 0);
   }
   json_decref(j);
+  /* ?format=binary: the stored block and its certificate, as one item of the sync reply. */
+  struct resp br;
+  http("GET", "/v1/blocks/1?format=binary", NULL, 0, "", &br);
+  assert_int_equal(br.status, 200);
+  assert_non_null(strstr(br.raw, "application/octet-stream"));
+  struct blok_reader rd;
+  const uint8_t *bb, *qb;
+  size_t bl, ql;
+  blok_reader_init(&rd, (const uint8_t *)br.body, br.body_len);
+  assert_int_equal(blok_dec_bytes(&rd, &bb, &bl, BLOK_BLOCK_BYTES_MAX), BLOK_OK);
+  assert_int_equal(blok_dec_bytes(&rd, &qb, &ql, 1 << 16), BLOK_OK);
+  assert_int_equal(blok_dec_end(&rd), BLOK_OK);
+  static struct blok_block_view bv;
+  assert_int_equal(blok_block_parse(&bv, bb, bl), BLOK_OK);
+  assert_int_equal(bv.header.height, 1);
+  assert_int_equal(bv.tx_count, 2);
+  for (size_t i = 0; i < 2; i++) {
+    struct blok_tx tx;
+    char hx[65];
+    assert_int_equal(blok_tx_decode(&tx, bv.txs[i], bv.tx_lens[i]), BLOK_OK);
+    hex32(hx, tx.id);
+    assert_true(strcmp(hx, h1) == 0 || strcmp(hx, h2) == 0);
+  }
+  struct blok_qc bq;
+  uint8_t bh[32];
+  blok_reader_init(&rd, qb, ql);
+  assert_int_equal(blok_qc_decode(&rd, &bq), BLOK_OK);
+  assert_int_equal(blok_header_hash(&bv.header, bh), BLOK_OK);
+  assert_memory_equal(bq.vote.block_hash, bh, 32);
+  assert_int_equal(blok_qc_verify(&bq, CHAIN, W.validator.pk, 1), BLOK_OK);
+  resp_release(&br);
+  assert_error(call("GET", "/v1/blocks/1?format=xml", NULL, 400), "BLOK_EINVAL", "format");
   j = call("GET", "/v1/blocks/0", NULL, 200);
   assert_true(json_is_null(json_object_get(j, "qc")));
   assert_int_equal(json_array_size(json_object_get(j, "txs")), 0);
