@@ -85,7 +85,7 @@ struct results {
 };
 
 static void results_init(struct results *x) {
-  blok_buf_init(&x->b, (size_t)BLOK__API_BATCH_ITEMS_MAX * 1024);
+  blok_buf_init(&x->b, (size_t)BLOK__API_BATCH_ITEMS_MAX * 2048); /* room for any refusals */
   x->count = 0;
   x->rc = blok_buf_append(&x->b, "{\"results\":[", 12);
 }
