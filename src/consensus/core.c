@@ -364,7 +364,11 @@ static void form_tc(struct blok_cons *c, const struct blok__cons_timeouts *s, st
   }
 }
 
-/* A timeout: verify it and its QC, learn the QC, count it; 2f+1 form a TC. */
+static enum blok_err handle_timer(struct blok_cons *c, uint64_t round,
+                                  struct blok_cons_actions *out);
+
+/* A timeout: verify it and its QC, learn the QC, count it; f+1 make this validator time out
+ * too, 2f+1 form a TC. */
 static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_timeout *t,
                                     struct blok_cons_actions *out) {
   if (t->from >= c->n || t->epoch != c->epoch) return BLOK_EINVAL;
@@ -391,6 +395,15 @@ static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_
   s->hqc_rounds[t->from] = t->high_qc.vote.round;
   memcpy(s->sigs[t->from], t->sig, BLOK_SIGN_SIG_LEN);
   s->count++;
+  /* Bracha-style timeout (DiemBFT v4, "Pacemaker", process_remote_timeout): f + 1 timeouts of
+   * this validator's round mean at least one honest validator gave up on it, so it times out
+   * too at once instead of waiting for its own timer (which may have doubled far beyond the
+   * others'). Its own timeout goes through here again, counted; the bit stops a repeat. */
+  if (t->round == c->round && t->from != c->self && !bit(s->signers, c->self) &&
+      s->count == c->n - blok_quorum(c->n) + 1) {
+    BLOK_TRY(handle_timer(c, c->round, out));
+    if (c->round != t->round) return BLOK_OK; /* its timeout completed a TC and moved it on */
+  }
   if (s->formed || s->count < blok_quorum(c->n)) return BLOK_OK;
   s->formed = true;
   struct blok_tc tc;

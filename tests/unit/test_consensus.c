@@ -411,6 +411,40 @@ static void test_silent_leader(void **state) {
   net_free(net);
 }
 
+/* Round 3's leader is silent and only validators 0 and 1 time out (their timers fire; 2's and
+ * 3's do not): their f + 1 = 2 timeouts make 2 and 3 time out at once, so a TC forms and
+ * everybody moves on without waiting for the slower timers (DiemBFT v4's Bracha timeout). One
+ * timeout alone moves nobody. */
+static void fire_timer(struct net *net, size_t i) {
+  struct blok_cons_event ev = {.kind = BLOK_CONS_EV_TIMER, .round = net->nodes[i].timer_round};
+  assert_int_equal(step(net, i, &ev), BLOK_OK);
+}
+
+static void test_timeout_echo(void **state) {
+  (void)state;
+  struct net *net = net_new(4);
+  net->nodes[3].silent_from = 3;
+  net->nodes[3].silent_to = 3;
+  start_all(net);
+  run(net);
+  for (size_t i = 0; i < 4; i++)
+    assert_int_equal(blok_cons_round(net->nodes[i].c), 3);
+  fire_timer(net, 0);
+  run(net);
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(blok_cons_round(net->nodes[i].c), 3); /* f timeouts: nobody joins */
+    assert_true(i == 0 || net->nodes[i].disk.highest_timeout_round < 3);
+  }
+  fire_timer(net, 1);
+  run(net);
+  assert_int_equal(net->errors, 0);
+  for (size_t i = 0; i < 4; i++) {
+    assert_true(blok_cons_round(net->nodes[i].c) > 3);
+    assert_true(net->nodes[i].disk.highest_timeout_round >= 3); /* 2 and 3 timed out too */
+  }
+  net_free(net);
+}
+
 /* --- single cores fed crafted messages ---------------------------------------------------- */
 
 static void sign_qc(struct net *net, struct blok_qc *qc, uint64_t round, uint64_t height,
@@ -688,6 +722,7 @@ int main(void) {
       cmocka_unit_test(test_single_validator_timeouts),
       cmocka_unit_test(test_four_happy_path),
       cmocka_unit_test(test_silent_leader),
+      cmocka_unit_test(test_timeout_echo),
       cmocka_unit_test(test_no_double_vote_after_restart),
       cmocka_unit_test(test_equivocating_leader),
       cmocka_unit_test(test_vote_after_tc),
