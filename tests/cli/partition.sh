@@ -150,36 +150,7 @@ hashes() {
     sed -n 's/^{"height":[0-9]*,"hash":"\([0-9a-f]*\)".*/\1/p' || true
 }
 alive() { for k in 0 1 2 3; do kill -0 "${pids[$k]}" 2>/dev/null || fail "validator $k exited"; done; }
-# Waits until validator $1 is at height $2 or more (deadline $3 seconds).
-wait_height() {
-  local h end=$((SECONDS + $3))
-  while [ "$SECONDS" -lt "$end" ]; do
-    h=$(height "$1")
-    [ -n "$h" ] && [ "$h" -ge "$2" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-# Every validator in "$@" has the same block at every height up to the lowest head, which it
-# leaves in $low. (Called directly, never in $(...), so that fail ends the script.)
-same_chain() {
-  local h k
-  low=999999999
-  for k in "$@"; do
-    h=$(height "$k")
-    [ -n "$h" ] || fail "validator $k does not answer"
-    if [ "$h" -lt "$low" ]; then low=$h; fi
-  done
-  [ "$low" -ge 1 ] || fail "no blocks to compare"
-  hashes "$1" "$low" >"$dir/chain.$1"
-  [ "$(grep -c . "$dir/chain.$1")" = "$low" ] || fail "validator $1 did not serve blocks 1 to $low"
-  for k in "$@"; do
-    hashes "$k" "$low" >"$dir/chain.$k"
-    cmp -s "$dir/chain.$1" "$dir/chain.$k" ||
-      fail "validators $1 and $k differ at height $(cmp "$dir/chain.$1" "$dir/chain.$k" | sed -n 's/.* line \([0-9]*\).*/\1/p')"
-  done
-}
-hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+. "$(dirname "$0")/lib/chain.sh" # wait_height, same_chain, hash
 committed_on() { api "$1" "/v1/tx/$2" | grep -q '"status":"committed"'; }
 # Waits until validator $1 reports transaction $2 committed (deadline $3 seconds).
 wait_tx() {

@@ -44,37 +44,17 @@ done
 
 url() { echo "http://127.0.0.1:$((base + $1))"; }
 height() { curl -s --max-time 2 "$(url "$1")/v1/status" | sed -n 's/.*"height":\([0-9]*\).*/\1/p'; }
-hash_at() { curl -s --max-time 2 "$(url "$1")/v1/blocks/$2" | sed -n 's/^{"height":[0-9]*,"hash":"\([0-9a-f]*\)".*/\1/p'; }
-# Waits until validator $1 is at height $2 or more (deadline $3 seconds).
-wait_height() {
-  local h
-  for _ in $(seq 1 $(($3 * 10))); do
-    h=$(height "$1")
-    [ -n "$h" ] && [ "$h" -ge "$2" ] && return 0
-    sleep 0.1
-  done
-  return 1
+# The hashes of node $1's blocks 1 to $2, one a line (one curl for all).
+hashes() {
+  curl -s --max-time 10 -w '\n' "$(url "$1")/v1/blocks/[1-$2]" |
+    sed -n 's/^{"height":[0-9]*,"hash":"\([0-9a-f]*\)".*/\1/p' || true
 }
-# Every running validator in "$@" has the same block at every height up to the lowest head.
-same_chain() {
-  local low=999999999 h k
-  for k in "$@"; do h=$(height "$k"); [ -n "$h" ] && [ "$h" -lt "$low" ] && low=$h; done
-  [ "$low" -ge 1 ] || fail "no blocks to compare"
-  for h in $(seq 1 "$low"); do
-    local want
-    want=$(hash_at "$1" "$h")
-    [ -n "$want" ] || fail "no block $h on validator $1"
-    for k in "$@"; do
-      [ "$(hash_at "$k" "$h")" = "$want" ] || fail "validators $1 and $k differ at height $h"
-    done
-  done
-}
+. "$(dirname "$0")/lib/chain.sh" # wait_height, same_chain, hash
 
 # Node 4 is the observer: it serves the API like the others and follows their chain.
 for k in 0 1 2 3 4; do wait_height "$k" 3 30 || fail "node $k did not reach height 3"; done
 
 # Transactions to different nodes, each waiting for its commit.
-hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 submit() { # validator, key name, document (the output file is per process: loads run at once)
   local out="$dir/sub.$BASHPID"
   "$bin" tx submit --wait --node "$(url "$1")" --key "$dir/net/keys/$2.key" --kind anchor/record \
