@@ -238,11 +238,15 @@ static void start_all(struct net *net) {
     assert_int_equal(step(net, i, &ev), BLOK_OK);
 }
 
+/* Validator i's round timer fires. */
+static void fire_timer(struct net *net, size_t i) {
+  struct blok_cons_event ev = {.kind = BLOK_CONS_EV_TIMER, .round = net->nodes[i].timer_round};
+  assert_int_equal(step(net, i, &ev), BLOK_OK);
+}
+
 static void fire_timers(struct net *net) {
-  for (size_t i = 0; i < net->n; i++) {
-    struct blok_cons_event ev = {.kind = BLOK_CONS_EV_TIMER, .round = net->nodes[i].timer_round};
-    assert_int_equal(step(net, i, &ev), BLOK_OK);
-  }
+  for (size_t i = 0; i < net->n; i++)
+    fire_timer(net, i);
 }
 
 /* All validators committed the same blocks in the same order (as far as each got). */
@@ -415,11 +419,6 @@ static void test_silent_leader(void **state) {
  * 3's do not): their f + 1 = 2 timeouts make 2 and 3 time out at once, so a TC forms and
  * everybody moves on without waiting for the slower timers (DiemBFT v4's Bracha timeout). One
  * timeout alone moves nobody. */
-static void fire_timer(struct net *net, size_t i) {
-  struct blok_cons_event ev = {.kind = BLOK_CONS_EV_TIMER, .round = net->nodes[i].timer_round};
-  assert_int_equal(step(net, i, &ev), BLOK_OK);
-}
-
 static void test_timeout_echo(void **state) {
   (void)state;
   struct net *net = net_new(4);
