@@ -769,6 +769,7 @@ static void test_metrics(void **state) {
                          "blok_mempool_transactions ",
                          "blok_mempool_bytes ",
                          "blok_signatures_verified_total ",
+                         "blok_signature_verify_cpu_seconds_total ",
                          "blok_block_interval_ms ",
                          "blok_block_commit_seconds ",
                          "blok_http_requests_total ",
