@@ -1,10 +1,11 @@
 /*
- * An in-memory node store for the sparse Merkle tree. Nodes are appended to one array in the
- * order they are put; an open-addressing index of 8-byte slots finds them by hash. A slot holds
- * 32 bits of the hash (a tag) and the node's position, so a miss is decided inside the index
- * without touching the nodes: a block puts tens of thousands of nodes, and an index of 16-byte
- * entries stays in cache where a table of whole nodes did not. Node hashes are uniformly
- * distributed, so their bytes are the table hash.
+ * An in-memory node store for the sparse Merkle tree. Nodes are appended, in the order they are
+ * put, to chunks of CHUNK nodes that never move: growing copies nothing (one array copied a
+ * block's megabytes of nodes again at every doubling). An open-addressing index of 8-byte slots
+ * finds them by hash. A slot holds 32 bits of the hash (a tag) and the node's position, so a
+ * miss is decided inside the index without touching the nodes: a block puts tens of thousands
+ * of nodes, and an index of 8-byte entries stays in cache where a table of whole nodes did not.
+ * Node hashes are uniformly distributed, so their bytes are the table hash.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,19 @@ struct entry {
   struct blok_smt_node node;
 };
 
+#define CHUNK_BITS 12
+#define CHUNK      ((size_t)1 << CHUNK_BITS)
+
 struct blok_smt_memstore {
-  struct entry *nodes;
-  size_t count, nodes_cap;
+  struct entry **chunks; /* chunk_count of them allocated, kept by clear */
+  size_t count, chunk_count, chunks_cap;
   uint64_t *slots; /* 0: empty; else tag << 32 | (position + 1) */
   size_t cap;      /* a power of two, at least twice count */
 };
+
+static struct entry *at(const struct blok_smt_memstore *m, size_t i) {
+  return &m->chunks[i >> CHUNK_BITS][i & (CHUNK - 1)];
+}
 
 static uint64_t tag_of(const uint8_t hash[32]) {
   uint32_t t;
@@ -39,7 +47,7 @@ static uint64_t *find(const struct blok_smt_memstore *m, const uint8_t hash[32])
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
     uint64_t s = m->slots[i];
     if (s == 0) return &m->slots[i];
-    if (s >> 32 == tag && memcmp(m->nodes[(uint32_t)s - 1].hash, hash, 32) == 0)
+    if (s >> 32 == tag && memcmp(at(m, (uint32_t)s - 1)->hash, hash, 32) == 0)
       return &m->slots[i];
   }
 }
@@ -52,7 +60,7 @@ static enum blok_err grow_index(struct blok_smt_memstore *m) {
   m->slots = slots;
   m->cap = cap;
   for (size_t i = 0; i < m->count; i++)
-    *find(m, m->nodes[i].hash) = tag_of(m->nodes[i].hash) << 32 | (i + 1);
+    *find(m, at(m, i)->hash) = tag_of(at(m, i)->hash) << 32 | (i + 1);
   return BLOK_OK;
 }
 
@@ -62,7 +70,7 @@ static enum blok_err mem_get(void *ctx, uint64_t version, const uint8_t hash[32]
   (void)version;
   uint64_t s = *find(m, hash);
   if (s == 0) return BLOK_ENOTFOUND;
-  *out = m->nodes[(uint32_t)s - 1].node;
+  *out = at(m, (uint32_t)s - 1)->node;
   return BLOK_OK;
 }
 
@@ -73,14 +81,19 @@ static enum blok_err mem_put(void *ctx, uint64_t version, const uint8_t hash[32]
   if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow_index(m));
   uint64_t *slot = find(m, hash);
   if (*slot != 0) return BLOK_OK;
-  if (m->count == m->nodes_cap) {
-    size_t cap = m->nodes_cap * 2;
-    struct entry *nodes = realloc(m->nodes, cap * sizeof *nodes);
-    if (nodes == NULL) return BLOK_ENOMEM;
-    m->nodes = nodes;
-    m->nodes_cap = cap;
+  if (m->count == m->chunk_count * CHUNK) {
+    if (m->chunk_count == m->chunks_cap) {
+      size_t cap = m->chunks_cap ? m->chunks_cap * 2 : 16;
+      struct entry **chunks = realloc(m->chunks, cap * sizeof *chunks);
+      if (chunks == NULL) return BLOK_ENOMEM;
+      m->chunks = chunks;
+      m->chunks_cap = cap;
+    }
+    struct entry *c = malloc(CHUNK * sizeof *c);
+    if (c == NULL) return BLOK_ENOMEM;
+    m->chunks[m->chunk_count++] = c;
   }
-  struct entry *e = &m->nodes[m->count];
+  struct entry *e = at(m, m->count);
   memcpy(e->hash, hash, 32);
   e->version = version;
   e->node = *n;
@@ -93,10 +106,8 @@ enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out) {
   struct blok_smt_memstore *m = calloc(1, sizeof *m);
   if (m == NULL) return BLOK_ENOMEM;
   m->cap = 1024;
-  m->nodes_cap = m->cap / 2;
   m->slots = calloc(m->cap, sizeof *m->slots);
-  m->nodes = malloc(m->nodes_cap * sizeof *m->nodes);
-  if (m->slots == NULL || m->nodes == NULL) {
+  if (m->slots == NULL) {
     blok_smt_memstore_free(m);
     return BLOK_ENOMEM;
   }
@@ -107,7 +118,9 @@ enum blok_err blok_smt_memstore_new(struct blok_smt_memstore **out) {
 void blok_smt_memstore_free(struct blok_smt_memstore *m) {
   if (m == NULL) return;
   free(m->slots);
-  free(m->nodes);
+  for (size_t i = 0; i < m->chunk_count; i++)
+    free(m->chunks[i]);
+  free(m->chunks);
   free(m);
 }
 
@@ -141,7 +154,9 @@ enum blok_err blok_smt_memstore_foreach(const struct blok_smt_memstore *m,
                                                             const uint8_t hash[32],
                                                             const struct blok_smt_node *n),
                                         void *ctx) {
-  for (size_t i = 0; i < m->count; i++)
-    BLOK_TRY(fn(ctx, m->nodes[i].version, m->nodes[i].hash, &m->nodes[i].node));
+  for (size_t i = 0; i < m->count; i++) {
+    const struct entry *e = at(m, i);
+    BLOK_TRY(fn(ctx, e->version, e->hash, &e->node));
+  }
   return BLOK_OK;
 }

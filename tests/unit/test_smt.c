@@ -364,7 +364,7 @@ static enum blok_err count_in_order(void *ctx, uint64_t version, const uint8_t h
  * reuse. */
 static void test_memstore(void **state) {
   (void)state;
-  enum { N = 5000 };
+  enum { N = 9000 }; /* more than two chunks of 4,096 */
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
