@@ -37,11 +37,14 @@
 /* A leader whose pool is still verifying a stream of transactions waits, in steps, up to
  * BATCH_WAIT_MAX_MS for block_txs_max / BATCH_MIN_DIV of them to be ready since its last
  * block: a block has a fixed cost (two synced writes, the state tree's upper levels written
- * again) of several ms, which blocks of a few hundred transactions would pay again and again.
- * An idle pool (a lone transaction) builds at once. */
-#define BATCH_MIN_DIV      4
+ * again, and most leaf pages of the hash-keyed state and transaction tables copied and written
+ * again) of tens of ms, which small blocks pay again and again. With a quarter block and 30 ms
+ * the single node's blocks held about 1,400 transactions and its work besides verification was
+ * 0.51 of the verification's; with half a block and 60 ms, 0.45 (docs/BENCHMARKS.md). An idle
+ * pool (a lone transaction) builds at once. */
+#define BATCH_MIN_DIV      2
 #define BATCH_WAIT_STEP_MS 5
-#define BATCH_WAIT_MAX_MS  30
+#define BATCH_WAIT_MAX_MS  60
 
 struct staged {
   uint8_t key[40]; /* height (big-endian) || SHA-256 of the frame */
