@@ -514,13 +514,13 @@ static uint16_t free_port_pair(void) {
   }
 }
 
-/* The processor time a node's mempool workers spent checking signatures, from its /metrics. */
+/* The processor time of a node's signature-checking mempool workers, from its /metrics. */
 static double verify_cpu_s(CURL *c, const char *base, struct resp *rs) {
   char url[128];
   snprintf(url, sizeof url, "%s/metrics", base);
   if (http(c, url, NULL, rs) != 200) return 0;
-  const char *m = strstr(rs->data, "\nblok_signature_verify_cpu_seconds_total ");
-  return m ? strtod(m + strlen("\nblok_signature_verify_cpu_seconds_total "), NULL) : 0;
+  const char *m = strstr(rs->data, "\nblok_mempool_workers_cpu_seconds_total ");
+  return m ? strtod(m + strlen("\nblok_mempool_workers_cpu_seconds_total "), NULL) : 0;
 }
 
 static void node_rate(const char *bin, const struct presigned *p, size_t nodes, size_t inflight_max,

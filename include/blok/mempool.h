@@ -94,7 +94,7 @@ void blok_mempool_untake(struct blok_mempool *mp);
 struct blok_mempool_stats {
   size_t count, bytes, verifying, ready;
   uint64_t submitted, verified, refused; /* totals since start */
-  uint64_t verify_cpu_us; /* the workers' processor time checking signatures, since start */
+  uint64_t workers_cpu_us; /* the verification workers' processor time since they started */
 };
 void blok_mempool_stats(struct blok_mempool *mp, struct blok_mempool_stats *out);
 

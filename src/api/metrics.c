@@ -107,11 +107,11 @@ enum blok_err blok__metrics_render(struct blok_buf *out, const struct blok_metri
                   "Encoded bytes of the transactions in the mempool.", mp->bytes));
   BLOK_TRY(metric(out, "blok_signatures_verified_total", "counter",
                   "Transaction signatures checked by the mempool's workers.", mp->verified));
-  seconds(s, sizeof s, mp->verify_cpu_us);
-  BLOK_TRY(put(out, "# HELP blok_signature_verify_cpu_seconds_total Processor time the mempool's "
-                    "workers spent checking signatures.\n# TYPE "
-                    "blok_signature_verify_cpu_seconds_total counter\n"));
-  BLOK_TRY(put(out, "blok_signature_verify_cpu_seconds_total %s\n", s[0] ? s : "0"));
+  seconds(s, sizeof s, mp->workers_cpu_us);
+  BLOK_TRY(put(out, "# HELP blok_mempool_workers_cpu_seconds_total Processor time of the "
+                    "mempool's signature-checking workers.\n# TYPE "
+                    "blok_mempool_workers_cpu_seconds_total counter\n"));
+  BLOK_TRY(put(out, "blok_mempool_workers_cpu_seconds_total %s\n", s[0] ? s : "0"));
   BLOK_TRY(metric(out, "blok_block_interval_ms", "gauge",
                   "Milliseconds between the last two committed blocks.",
                   get(&m->last_block_interval_ms)));
