@@ -818,8 +818,13 @@ void blok_mempool_batch_release(struct blok_mempool_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-static enum blok_err batch_reserve(struct blok_mempool_batch *b, size_t cap) {
-  if (b->cap >= cap) return BLOK_OK;
+/* Grows by doubling: the batch is reused for every block, and the room asked for follows the
+ * ready count, so an exact size copied the whole batch again at nearly every take. */
+static enum blok_err batch_reserve(struct blok_mempool_batch *b, size_t need) {
+  if (b->cap >= need) return BLOK_OK;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < need)
+    cap *= 2;
   struct blok_tx *txs = realloc(b->txs, cap * sizeof *txs);
   if (txs == NULL) return BLOK_ENOMEM;
   b->txs = txs;
