@@ -21,7 +21,9 @@
 #include "blok/banned.h"
 
 /* The checks the mempool does not make: the chain, expiry against the head, a registered
- * kind whose stateless check passes, and not already committed. */
+ * kind whose stateless check passes. Whether it is committed already is asked only when the
+ * mempool finds its nonce used (submit_raw): a committed transaction's nonce always is, and the
+ * transaction index lookup cost a read transaction and a B-tree walk for every fresh one. */
 static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw_len,
                               struct blok_tx *out, struct blok_why *why) {
   struct blok_tx tx;
@@ -45,20 +47,30 @@ static enum blok_err precheck(struct blok_api *a, const uint8_t *raw, size_t raw
                        tx.type);
   rc = blok_kind_check(kind, tx.payload, tx.payload_len, why);
   if (rc != BLOK_OK) return blok_refuse(why, rc, "payload: %s", blok_strerror(rc));
-  struct blok_tx_location loc;
-  rc = blok_ledger_tx(a->d.ledger, tx.id, &loc);
-  if (rc == BLOK_OK)
-    return blok_refuse(why, BLOK_EDUPLICATE, "id: already committed at height %llu",
-                       (unsigned long long)loc.height);
   *out = tx;
-  return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
+  return BLOK_OK;
 }
 
 static enum blok_err submit_raw(struct blok_api *a, const uint8_t *raw, size_t raw_len,
                                 uint8_t id[32], struct blok_why *why) {
   struct blok_tx tx;
   BLOK_TRY(precheck(a, raw, raw_len, &tx, why));
-  BLOK_TRY(blok_mempool_submit_tx(a->d.mempool, &tx, id, why));
+  enum blok_err rc = blok_mempool_submit_tx(a->d.mempool, &tx, id, why);
+  if (rc == BLOK_ESTALE) { /* committed already, or another with its nonce: say which */
+    struct blok_tx_location loc;
+    enum blok_err lrc = blok_ledger_tx(a->d.ledger, tx.id, &loc);
+    if (lrc == BLOK_OK) {
+      why->msg[0] = '\0'; /* the mempool's reason gives way */
+      return blok_refuse(why, BLOK_EDUPLICATE, "id: already committed at height %llu",
+                         (unsigned long long)loc.height);
+    }
+    if (lrc != BLOK_ENOTFOUND) {
+      why->msg[0] = '\0';
+      return blok_refuse(why, lrc, "cannot read the transaction index (%s); retry later",
+                         blok_strerror(lrc));
+    }
+  }
+  BLOK_TRY(rc);
   if (a->d.accepted) a->d.accepted(a->d.accepted_ctx, raw, raw_len);
   return BLOK_OK;
 }
