@@ -14,6 +14,9 @@
 #include "blok/banned.h"
 
 #define NONCE_PREFIX "nonce/"
+/* What an execution keeps of the values it read from the store (blok_exec_get). */
+#define READ_CACHE_MAX       4096
+#define READ_CACHE_BYTES_MAX ((size_t)4 << 20)
 
 /* Cuts msg back to its longest valid UTF-8 prefix: vsnprintf may cut a character in two, and
  * a reason is stored as text, which must be valid UTF-8. */
@@ -67,9 +70,27 @@ enum blok_err blok_exec_get(struct blok_exec *x, const char *module, const void 
     return BLOK_OK;
   }
   if (x->genesis) return BLOK_ENOTFOUND;
+  if (x->orphaned) return BLOK_EINVAL; /* as blok__exec_view: its state is not the store's */
+  if ((e = blok__kvmap_get(&x->read_cache, k)) != NULL) {
+    *val = e->val;
+    *val_len = e->len;
+    return BLOK_OK;
+  }
   struct blok_txn *t;
   BLOK_TRY(blok__exec_view(x, &t));
-  return blok_txn_get(t, BLOK_TABLE_STATE, k, 32, val, val_len);
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, k, 32, val, val_len));
+  /* Kept for the block's later reads of it (a member's record, read for each of its
+   * transactions). What this execution reads below its parents cannot change while it lives:
+   * a commit since moves into the store what an ancestor held, read from it before. */
+  if (x->read_cache.count < READ_CACHE_MAX &&
+      *val_len <= READ_CACHE_BYTES_MAX - x->read_cache_bytes &&
+      blok__kvmap_put(&x->read_cache, k, *val, *val_len, false) == BLOK_OK &&
+      (e = blok__kvmap_get(&x->read_cache, k)) != NULL) {
+    x->read_cache_bytes += *val_len;
+    *val = e->val;
+    *val_len = e->len;
+  }
+  return BLOK_OK;
 }
 
 enum blok_err blok_exec_put(struct blok_exec *x, const char *module, const void *key,
@@ -460,6 +481,7 @@ void blok_exec_free(struct blok_exec *x) {
   blok_store_read_end(x->rtxn);
   blok__kvmap_release(&x->block_writes);
   blok__kvmap_release(&x->tx_writes);
+  blok__kvmap_release(&x->read_cache);
   blok__index_list_release(&x->block_index);
   blok__index_list_release(&x->tx_index);
   blok_buf_release(&x->body);
@@ -479,6 +501,7 @@ enum blok_err blok__exec_new(struct blok_ledger *l, struct blok_exec **out) {
   x->l = l;
   blok__kvmap_init(&x->block_writes);
   blok__kvmap_init(&x->tx_writes);
+  blok__kvmap_init(&x->read_cache);
   blok_buf_init(&x->body, BLOK_BLOCK_BYTES_MAX);
   x->live_next = l->live;
   if (l->live) l->live->live_prev = x;

@@ -63,6 +63,8 @@ struct blok_exec {
   struct blok_header h;
   struct blok__kvmap block_writes; /* tree key -> value, for the whole block */
   struct blok__kvmap tx_writes;    /* the current transaction's, merged on success */
+  struct blok__kvmap read_cache;   /* values read from the store (blok_exec_get) */
+  size_t read_cache_bytes;
   struct blok__index_list block_index, tx_index;
   struct blok_buf body;         /* list items: bytes<TX_ENCODED_MAX> per transaction */
   struct blok__result *results; /* per transaction, in block order */
