@@ -4,6 +4,10 @@
  * certificate formation from votes and timeouts, the block tree and the 2-chain commit rule;
  * the safety rules themselves are in safety.c. Nothing here reads a clock, does I/O or
  * allocates: actions go into the caller's bounded list.
+ *
+ * Sections cited (§) are of the DiemBFT v4 report (docs/CONSENSUS.md names the edition): the
+ * event handlers follow its Main module (§3.1), the block tree its Block-tree (§3.3), rounds
+ * and timeouts its Pacemaker (§3.5); the safety rules are its Safety module (§3.4).
  */
 #include <string.h>
 
@@ -36,6 +40,8 @@ static void set_bit(uint8_t *bits, size_t i) {
   bits[i / 8] = (uint8_t)(bits[i / 8] | (1u << (i % 8)));
 }
 
+/* Round-robin, the fallback of the report's LeaderElection (DiemBFT v4, §3.7
+ * "LeaderElection"); its reputation scheme is not done. */
 size_t blok_cons_leader(const struct blok_cons *c, uint64_t round) {
   return (size_t)(round % c->n);
 }
@@ -85,8 +91,9 @@ static enum blok_err block_insert(struct blok_cons *c, const uint8_t hash[32],
   return BLOK_EFULL;
 }
 
-/* Drops what can no longer matter: blocks below the committed head, votes and timeouts of
- * past rounds. Done at the start of a step so pointers handed out stay valid until the next. */
+/* Drops what can no longer matter: blocks below the committed head (the Block-tree's prune,
+ * DiemBFT v4, §3.3 "Block-tree"), votes and timeouts of past rounds. Done at the start of a
+ * step so pointers handed out stay valid until the next. */
 static void prune(struct blok_cons *c) {
   for (size_t i = 0; i < BLOK_CONS_BLOCKS_MAX; i++)
     if (c->blocks[i].used && c->blocks[i].round < c->committed_round) c->blocks[i].used = false;
@@ -97,7 +104,9 @@ static void prune(struct blok_cons *c) {
 }
 
 /* Pacemaker timer: the base timeout doubled for each round in a row that ended by a TC, at
- * most max_timeout_ms; a round ended by a QC resets it (docs/CONSENSUS.md, "Pacemaker"). */
+ * most max_timeout_ms; a round ended by a QC resets it (docs/CONSENSUS.md, "Pacemaker"). The
+ * report's time bounds take a fixed 5 delta and suggest a back-off to estimate delta (DiemBFT
+ * v4, §4, "Optimistic Time Bounds"). */
 static uint64_t timer_delay(const struct blok_cons *c) {
   uint64_t d = c->base_timeout_ms;
   for (uint32_t i = 0; i < c->failures && d < c->max_timeout_ms; i++)
@@ -111,7 +120,8 @@ static void set_timer(const struct blok_cons *c, struct blok_cons_actions *out) 
   a->delay_ms = timer_delay(c);
 }
 
-/* Pacemaker, advance_round: enter round r after a QC or TC of r - 1. */
+/* Pacemaker, advance_round_qc and advance_round_tc (DiemBFT v4, §3.5 "Pacemaker"): enter
+ * round r after a QC or TC of r - 1. */
 static void enter_round(struct blok_cons *c, uint64_t r, bool by_tc,
                         struct blok_cons_actions *out) {
   BLOK_ASSERT(r > c->round);
@@ -125,9 +135,11 @@ static void enter_round(struct blok_cons *c, uint64_t r, bool by_tc,
   a->height = c->high_qc.vote.height;
 }
 
-/* The 2-chain commit rule (Jolteon): a QC for B1 whose parent B0 is of the round just before
- * commits B0 and its uncommitted ancestors, oldest first. Nothing is committed while a block
- * of the chain, or the QC of one, is missing (it has to be fetched first). */
+/* The 2-chain commit rule (Jolteon; DiemBFT v4, §3 "DiemBFT Protocol", checked by
+ * commit_state_id_candidate, §3.4 "Safety", applied by process_qc, §3.3 "Block-tree"): a QC
+ * for B1 whose parent B0 is of the round just before commits B0 and its uncommitted
+ * ancestors, oldest first. Nothing is committed while a block of the chain, or the QC of one,
+ * is missing (it has to be fetched first). */
 static void commit_rule(struct blok_cons *c, const struct blok_qc *qc,
                         struct blok_cons_actions *out) {
   struct blok__cons_block *b1 = block_find(c, qc->vote.block_hash);
@@ -154,7 +166,8 @@ static void commit_rule(struct blok_cons *c, const struct blok_qc *qc,
   }
 }
 
-/* A verified QC: remember it for its block, raise the highest QC, commit, advance. */
+/* A verified QC: remember it for its block, raise the highest QC, commit, advance
+ * (DiemBFT v4: process_certificate_qc, §3.1 "Main", with the Block-tree's process_qc, §3.3). */
 static void process_qc(struct blok_cons *c, const struct blok_qc *qc,
                        struct blok_cons_actions *out) {
   struct blok__cons_block *b = block_find(c, qc->vote.block_hash);
@@ -167,7 +180,8 @@ static void process_qc(struct blok_cons *c, const struct blok_qc *qc,
   if (qc->vote.round >= c->round) enter_round(c, qc->vote.round + 1, false, out);
 }
 
-/* A verified TC: remember the highest, advance. */
+/* A verified TC: remember the highest, advance (DiemBFT v4, §3.5 "Pacemaker",
+ * advance_round_tc). */
 static void process_tc(struct blok_cons *c, const struct blok_tc *tc,
                        struct blok_cons_actions *out) {
   if (!c->has_tc || tc->round > c->high_tc.round) {
@@ -225,7 +239,8 @@ static void form_qc(struct blok_cons *c, struct blok__cons_votes *s, struct blok
   }
 }
 
-/* A vote for round r is collected by the leader of round r + 1, which forms the QC. */
+/* A vote for round r is collected by the leader of round r + 1, which forms the QC
+ * (DiemBFT v4: process_vote_msg, §3.1 "Main", and the Block-tree's process_vote, §3.3). */
 static enum blok_err handle_vote(struct blok_cons *c, const struct blok_cons_vote *v,
                                  struct blok_cons_actions *out) {
   if (v->from >= c->n || v->vote.epoch != c->epoch) return BLOK_EINVAL;
@@ -250,7 +265,8 @@ static enum blok_err handle_vote(struct blok_cons *c, const struct blok_cons_vot
   return BLOK_OK;
 }
 
-/* A QC broadcast by the leader that formed it: the same as one carried by a proposal. */
+/* A QC broadcast by the leader that formed it: the same as one carried by a proposal. The
+ * broadcast is an addition to the report's flow (docs/CONSENSUS.md, "Messages"). */
 static enum blok_err handle_qc(struct blok_cons *c, const struct blok_qc *qc,
                                struct blok_cons_actions *out) {
   if (qc->vote.epoch != c->epoch) return BLOK_EINVAL;
@@ -260,7 +276,8 @@ static enum blok_err handle_qc(struct blok_cons *c, const struct blok_qc *qc,
   return BLOK_OK;
 }
 
-/* Signs a vote (after the safety rules passed), persists, and sends it to the next leader. */
+/* Signs a vote (after the safety rules passed), persists, and sends it to the next leader
+ * (with that check, the Safety module's make_vote: DiemBFT v4, §3.4 "Safety"). */
 static enum blok_err emit_vote(struct blok_cons *c, const struct blok_cons_safety *next,
                                const struct blok_vote_data *vd, struct blok_cons_actions *out) {
   struct blok_cons_vote v = {.from = (uint16_t)c->self, .vote = *vd};
@@ -308,6 +325,8 @@ static enum blok_err check_proposal(const struct blok_cons *c, const struct blok
   return blok_tc_verify(&p->tc, c->chain_id, &c->validators[0][0], c->n);
 }
 
+/* A proposal: its certificates first, then its block, then a vote if the safety rules allow
+ * (DiemBFT v4: process_proposal_msg, §3.1 "Main"). */
 static enum blok_err handle_proposal(struct blok_cons *c, const struct blok_cons_proposal *p,
                                      struct blok_cons_actions *out) {
   uint8_t hash[32];
@@ -368,7 +387,8 @@ static enum blok_err handle_timer(struct blok_cons *c, uint64_t round,
                                   struct blok_cons_actions *out);
 
 /* A timeout: verify it and its QC, learn the QC, count it; f+1 make this validator time out
- * too, 2f+1 form a TC. */
+ * too, 2f+1 form a TC (DiemBFT v4: process_timeout_message, §3.1 "Main", and the Pacemaker's
+ * process_remote_timeout, §3.5). */
 static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_timeout *t,
                                     struct blok_cons_actions *out) {
   if (t->from >= c->n || t->epoch != c->epoch) return BLOK_EINVAL;
@@ -395,10 +415,11 @@ static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_
   s->hqc_rounds[t->from] = t->high_qc.vote.round;
   memcpy(s->sigs[t->from], t->sig, BLOK_SIGN_SIG_LEN);
   s->count++;
-  /* Bracha-style timeout (DiemBFT v4, "Pacemaker", process_remote_timeout): f + 1 timeouts of
-   * this validator's round mean at least one honest validator gave up on it, so it times out
-   * too at once instead of waiting for its own timer (which may have doubled far beyond the
-   * others'). Its own timeout goes through here again, counted; the bit stops a repeat. */
+  /* Bracha-style timeout (DiemBFT v4, §3.5 "Pacemaker", process_remote_timeout): f + 1
+   * timeouts of this validator's round mean at least one honest validator gave up on it, so it
+   * times out too at once instead of waiting for its own timer (which may have doubled far
+   * beyond the others'). Its own timeout goes through here again, counted; the bit stops a
+   * repeat. */
   if (t->round == c->round && t->from != c->self && !bit(s->signers, c->self) &&
       s->count == c->n - blok_quorum(c->n) + 1) {
     BLOK_TRY(handle_timer(c, c->round, out));
@@ -413,7 +434,9 @@ static enum blok_err handle_timeout(struct blok_cons *c, const struct blok_cons_
 }
 
 /* The current round's timer fired: time out of it (if the timeout rule allows), persist,
- * broadcast, and re-arm the timer so the timeout is re-sent until the round ends. */
+ * broadcast, and re-arm the timer so the timeout is re-sent until the round ends (DiemBFT v4:
+ * the Pacemaker's local_timeout_round, §3.5, signed by the Safety module's make_timeout,
+ * §3.4). */
 static enum blok_err handle_timer(struct blok_cons *c, uint64_t round,
                                   struct blok_cons_actions *out) {
   if (round != c->round) return BLOK_OK;
@@ -445,7 +468,8 @@ static enum blok_err handle_timer(struct blok_cons *c, uint64_t round,
 }
 
 /* The node built the block a PROPOSE asked for: sign it, broadcast it, and treat it as
- * received (the leader votes for its own block). */
+ * received (the leader votes for its own block). The block extends the highest QC, as the
+ * Block-tree's generate_block does (DiemBFT v4, §3.3 "Block-tree"). */
 static enum blok_err handle_block_ready(struct blok_cons *c, const struct blok_header *h,
                                         struct blok_cons_actions *out) {
   if (h->round != c->round || blok_cons_leader(c, h->round) != c->self ||
@@ -493,6 +517,8 @@ static void start(struct blok_cons *c, struct blok_cons_actions *out) {
   a->height = c->high_qc.vote.height;
 }
 
+/* One event in, its actions out: the report's event loop (DiemBFT v4, §3.1 "Main",
+ * start_event_processing). */
 enum blok_err blok_cons_step(struct blok_cons *c, const struct blok_cons_event *ev,
                              struct blok_cons_actions *out) {
   out->count = 0;

@@ -2,11 +2,14 @@
  * The validator replica (blok/replica.h): the pure consensus core driven by frames, timers and
  * the ledger. The rule it adds to the core is that the core only ever sees a proposal whose
  * block this replica executed itself and found to be exactly what its header says, so a vote
- * always stands for a computed state root.
+ * always stands for a computed state root (as in DiemBFT v4, §3.2 "Ledger": votes certify the
+ * execution result, not only the order).
  *
- * Blocks above the committed head live in `blocks`: the execution (its writes in memory) and
- * the proposal frame (to answer fetches). A proposal whose parent is unknown waits in `pending`
- * while the parent is fetched from its sender (and committed blocks synced when it is behind).
+ * Blocks above the committed head live in `blocks`: the execution (its writes in memory: the
+ * speculative state of the Ledger's speculate, §3.2) and the proposal frame (to answer
+ * fetches). A proposal whose parent is unknown waits in `pending` while the parent is fetched
+ * from its sender (and committed blocks synced when it is behind); the report leaves fetching
+ * ancestors to its transport (DiemBFT v4, "System Model").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +60,8 @@ struct blok_replica {
   struct blok_replica_stats stats;
 };
 
+/* The persisted safety record: the state of the Safety module (DiemBFT v4, §3.4 "Safety");
+ * its highest_vote_round and highest_qc_round are last_voted_round and preferred_round here. */
 enum blok_err blok_replica_safety_encode(struct blok_buf *b, const struct blok_cons_safety *s,
                                          const struct blok_qc *high_qc,
                                          const struct blok_tc *high_tc) {
@@ -114,7 +119,8 @@ static void block_drop(struct rblock *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* Frees the blocks at or below the committed head: committed ones, and branches that lost. */
+/* Frees the blocks at or below the committed head: committed ones, and branches that lost
+ * (the pruning of the Ledger's commit, DiemBFT v4, §3.2 "Ledger"). */
 static void prune_blocks(struct blok_replica *r) {
   struct blok_header head;
   blok_ledger_head(r->l, &head, NULL);
@@ -154,7 +160,8 @@ static bool parent_exec(struct blok_replica *r, const uint8_t hash[32], struct b
   return true;
 }
 
-/* PROPOSE: build a block on the parent the core names, with the node's transactions. */
+/* PROPOSE: build a block on the parent the core names, with the node's transactions
+ * (DiemBFT v4: the Block-tree's generate_block, §3.3, fed by MemPool, §3.6). */
 static enum blok_err build(struct blok_replica *r, const struct blok_cons_action *a) {
   struct blok_exec *px;
   if (!parent_exec(r, a->hash, &px)) return BLOK_OK; /* a QC for a block not fetched yet */
@@ -207,6 +214,7 @@ static enum blok_err encode_msg(struct blok_replica *r, const struct blok_cons_m
   return BLOK_EINVAL;
 }
 
+/* COMMIT: the block goes to the ledger (DiemBFT v4, §3.2 "Ledger", commit). */
 static enum blok_err commit(struct blok_replica *r, const struct blok_cons_action *a) {
   struct rblock *b = block_find(r, a->hash);
   if (b == NULL) return BLOK_ENOTFOUND; /* the core only knows blocks executed here */

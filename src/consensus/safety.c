@@ -1,6 +1,6 @@
 /*
- * The safety module of Jolteon / DiemBFT v4 (docs/CONSENSUS.md, "Safety rules"): the voting
- * and timeout rules over the small persisted record, and the verification of timeout
+ * The safety module of Jolteon / DiemBFT v4 (§3.4 "Safety"; docs/CONSENSUS.md, "Safety rules"):
+ * the voting and timeout rules over the small persisted record, and the verification of timeout
  * certificates. These few checks are what keeps an honest validator from ever signing two
  * conflicting messages; everything else in the core is liveness.
  */
@@ -31,12 +31,13 @@ void blok__cons_timeout_bytes(uint64_t epoch, uint64_t round, uint64_t hqc_round
 }
 
 /*
- * Jolteon's voting rule (Jolteon paper, the 2-chain voting rule; aptos safety rules
- * `safe_to_vote`): vote in round r only once (r above the last voted round), and only for a
- * block that extends the QC of round r - 1, or, after round r - 1 timed out, a QC at least as
- * high as every highest QC the TC's signers reported. The second half is what makes the
- * 2-chain commit safe across a view change: a block committed in round k had 2f+1 votes whose
- * senders all hold a QC of round >= k, so some of them are in any TC, and its hqc_max >= k.
+ * Jolteon's voting rule (Jolteon paper, the 2-chain voting rule; DiemBFT v4, §3.4 "Safety",
+ * safe_to_vote with safe_to_extend; aptos safety rules `safe_to_vote`): vote in round r only once
+ * (r above the last voted round), and only for a block that extends the QC of round r - 1, or,
+ * after round r - 1 timed out, a QC at least as high as every highest QC the TC's signers reported.
+ * The second half is what makes the 2-chain commit safe across a view change: a block committed in
+ * round k had 2f+1 votes whose senders all hold a QC of round >= k, so some of them are in any TC,
+ * and its hqc_max >= k.
  */
 enum blok_err blok__cons_safe_vote(struct blok_cons_safety *s, uint64_t round, uint64_t qc_round,
                                    const struct blok_tc *tc) {
@@ -50,7 +51,7 @@ enum blok_err blok__cons_safe_vote(struct blok_cons_safety *s, uint64_t round, u
 }
 
 /*
- * The timeout rule (DiemBFT v4 2-chain safety rules, `safe_to_timeout`): a validator leaves
+ * The timeout rule (DiemBFT v4, §3.4 "Safety", `safe_to_timeout`): a validator leaves
  * round r only from round r (entered by a QC or TC of r - 1), reports a highest QC no lower
  * than one it already voted on top of, and never votes in round r afterwards.
  */
