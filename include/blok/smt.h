@@ -27,9 +27,7 @@
 
 #include "blok/codec.h"
 
-#define BLOK_SMT_DEPTH_MAX    256
-#define BLOK_SMT_LEAF_LEN     65 /* as stored: kind byte, key, value hash */
-#define BLOK_SMT_INTERNAL_LEN 81 /* kind byte, left and right hashes, their versions (u64 BE) */
+#define BLOK_SMT_DEPTH_MAX 256
 
 enum blok_smt_kind {
   BLOK_SMT_EMPTY = 0,

@@ -20,7 +20,7 @@ enum blok_table {
   BLOK_TABLE_META = 0,      /* name -> value: the head ... */
   BLOK_TABLE_BLOCKS = 1,    /* u64 height (big-endian, so cursors go in height order) -> block */
   BLOK_TABLE_TXIDX = 2,     /* tx id[32] -> location and result (docs/PROTOCOL.md, "Storage") */
-  BLOK_TABLE_SMT = 3,       /* u64 version (big-endian) || node hash[32] -> state-tree node */
+  BLOK_TABLE_SMT = 3,       /* u64 version (big-endian) -> that version's state-tree nodes */
   BLOK_TABLE_STATE = 4,     /* state-tree key[32] -> value bytes */
   BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
   BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
@@ -99,6 +99,11 @@ BLOK_WUR enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *o
 
 /* A state-tree node store over the transaction's SMT tables (nodes, and roots' versions). */
 void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out);
+/* Writes a memory store's nodes (docs/PROTOCOL.md, "Storage": one value per version, merged
+ * with what that version holds already). A write transaction's blok_txn_smt_store puts go the
+ * same way when it commits. */
+BLOK_WUR enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t,
+                                              const struct blok_smt_memstore *m);
 /* Records the version of a root's node (the ledger does, for each block's new root). */
 BLOK_WUR enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32],
                                          uint64_t version);

@@ -18,8 +18,9 @@
 #define META_HEAD   "head"
 #define META_FORMAT "format"
 /* The storage layout's version (docs/PROTOCOL.md, "Storage"); 2: state-tree nodes by
- * (version, hash). A folder of another format is refused, not misread. */
-#define STORE_FORMAT    2
+ * (version, hash); 3: a version's nodes in one value. A folder of another format is refused,
+ * not misread. */
+#define STORE_FORMAT    3
 #define TXIDX_VALUE_MAX (8 + 4 + 4 + 4 + BLOK_WHY_MAX)
 
 enum blok_err blok_block_parse(struct blok_block_view *v, const uint8_t *block, size_t len) {
@@ -43,86 +44,10 @@ struct commit {
   struct blok_buf block; /* header || list of transactions */
 };
 
-/* The block's new state-tree nodes, gathered (by reference: the memory store holds them until
- * the execution is freed) to be written in key order. The sort key is the version and the
- * hash's first 8 bytes as integers; the whole hash breaks ties, which almost never happens. */
-struct new_nodes {
-  size_t count, cap;
-  struct new_node {
-    uint64_t version, prefix;
-    const uint8_t *hash;
-    const struct blok_smt_node *node;
-  } * v;
-};
-
-static enum blok_err gather_node(void *ctx, uint64_t version, const uint8_t hash[32],
-                                 const struct blok_smt_node *n) {
-  struct new_nodes *g = ctx;
-  BLOK_ASSERT(g->count < g->cap);
-  struct new_node *e = &g->v[g->count++];
-  e->version = version;
-  e->prefix = blok_store_u64_from_key(hash);
-  e->hash = hash;
-  e->node = n;
-  return BLOK_OK;
-}
-
-static int node_order(const void *a, const void *b) {
-  const struct new_node *x = a, *y = b;
-  if (x->version != y->version) return x->version < y->version ? -1 : 1;
-  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
-  return memcmp(x->hash, y->hash, 32);
-}
-
-/* Sorts v[0..n) into node order. A block's nodes all have its version and uniformly random
- * hashes, so one counting pass on the hashes' first 16 bits leaves buckets of about one node,
- * which insertion sort finishes: linear, where qsort took several ms a block. Anything else
- * (mixed versions, a few nodes, no memory for the counts) goes to qsort. tmp has room for n. */
-static void sort_nodes(struct new_node *v, size_t n, struct new_node *tmp) {
-  enum { BUCKETS = 1 << 16 };
-  bool one_version = true;
-  for (size_t i = 1; i < n && one_version; i++)
-    one_version = v[i].version == v[0].version;
-  size_t *start = one_version && n >= 1024 ? calloc(BUCKETS + 1, sizeof *start) : NULL;
-  if (start == NULL) {
-    qsort(v, n, sizeof *v, node_order);
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
-    start[(v[i].prefix >> 48) + 1]++;
-  for (size_t b = 0; b < BUCKETS; b++)
-    start[b + 1] += start[b];
-  for (size_t i = 0; i < n; i++)
-    tmp[start[v[i].prefix >> 48]++] = v[i];
-  for (size_t i = 1; i < n; i++) { /* each node is at most a bucket away from its place */
-    struct new_node e = tmp[i];
-    size_t j = i;
-    while (j > 0 && node_order(&tmp[j - 1], &e) > 0) {
-      tmp[j] = tmp[j - 1];
-      j--;
-    }
-    tmp[j] = e;
-  }
-  free(start);
-  memcpy(v, tmp, n * sizeof *v);
-  for (size_t i = 1; i < n; i++) /* a wrong order would only slow the puts: make it loud */
-    BLOK_ASSERT(node_order(&v[i - 1], &v[i]) < 0);
-}
-
-/* In (version, hash) order: the table's own order, so the puts fill pages one after another. */
+/* The block's new state-tree nodes, in one value (blok_txn_smt_put_nodes), and the new root's
+ * version. */
 static enum blok_err write_nodes(struct blok_txn *t, struct blok_exec *x) {
-  struct new_nodes g = {.cap = blok_smt_memstore_count(x->smt_new)};
-  if (g.cap == 0) return BLOK_OK;
-  g.v = malloc(2 * g.cap * sizeof *g.v);
-  if (g.v == NULL) return BLOK_ENOMEM;
-  enum blok_err rc = blok_smt_memstore_foreach(x->smt_new, gather_node, &g);
-  if (rc == BLOK_OK) sort_nodes(g.v, g.count, g.v + g.cap);
-  struct blok_smt_store disk;
-  blok_txn_smt_store(t, &disk);
-  for (size_t i = 0; rc == BLOK_OK && i < g.count; i++)
-    rc = disk.put(disk.ctx, g.v[i].version, g.v[i].hash, g.v[i].node);
-  free(g.v);
-  BLOK_TRY(rc);
+  BLOK_TRY(blok_txn_smt_put_nodes(t, x->smt_new));
   if (memcmp(x->h.state_root, x->base_root, 32) == 0 ||
       memcmp(x->h.state_root, blok_smt_empty_root, 32) == 0)
     return BLOK_OK;

@@ -21,7 +21,7 @@
 #define DEFAULT_MAP_BYTES ((size_t)64 << 20)
 
 static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {
-    "meta", "blocks", "txidx", "smt", "state", "qc", "blockhash", "smt.roots"};
+    "meta", "blocks", "txidx", "smt.blocks", "state", "qc", "blockhash", "smt.roots"};
 
 struct blok_store {
   MDB_env *env;
@@ -37,6 +37,9 @@ struct blok_store {
 struct blok_txn {
   struct blok_store *s;
   MDB_txn *txn;
+  /* State-tree nodes put one by one in a write transaction (blok_txn_smt_store), written as
+   * blocks of nodes when it commits. NULL until the first. */
+  struct blok_smt_memstore *stage;
 };
 
 struct blok_cursor {
@@ -177,6 +180,8 @@ static enum blok_err write_once(struct blok_store *s, blok_store_write_fn fn, vo
   int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
   if (rc != MDB_SUCCESS) return from_mdb(rc);
   enum blok_err err = fn(&t, arg);
+  if (err == BLOK_OK && t.stage != NULL) err = blok_txn_smt_put_nodes(&t, t.stage);
+  blok_smt_memstore_free(t.stage);
   if (err != BLOK_OK) {
     mdb_txn_abort(t.txn);
     return err;
@@ -198,6 +203,7 @@ enum blok_err blok_store_read_begin(struct blok_store *s, struct blok_txn **out)
   struct blok_txn *t = malloc(sizeof *t);
   if (t == NULL) return BLOK_ENOMEM;
   t->s = s;
+  t->stage = NULL;
   pthread_rwlock_rdlock(&s->resize);
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
   if (rc != MDB_SUCCESS) {
@@ -295,56 +301,249 @@ enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out) {
   return cursor_op(c, &k, MDB_LAST, out);
 }
 
-/* The SMT table's key: the version, big-endian so that one block's nodes sit together, then
- * the hash. */
-static void smt_key(uint8_t k[40], uint64_t version, const uint8_t hash[32]) {
-  blok_store_u64_key(k, version);
-  memcpy(k + 8, hash, 32);
+/*
+ * State-tree nodes (docs/PROTOCOL.md, "Storage"): one value per version (the height of the
+ * block that wrote them), key u64 version big-endian, value u32 count (little-endian) then
+ * count records of SMT_REC bytes in hash order:
+ *   hash[32] || kind[1] || a[32] || b[32] || va u64 BE || vb u64 BE  (a leaf's va, vb are 0)
+ * A block's tens of thousands of nodes are one put instead of one each (10% of the execution
+ * thread went to those), and node hashes are uniform, so a lookup guesses the record from the
+ * hash's first 8 bytes and searches only around it, where a walk down a B-tree of every node
+ * touched several pages.
+ */
+#define SMT_REC       113
+#define SMT_BLOCK_MAX ((size_t)UINT32_MAX / SMT_REC) /* nodes one value holds at most */
+
+struct rec_ref {
+  uint64_t version, prefix;
+  const uint8_t *hash;
+  const struct blok_smt_node *node;
+};
+
+static void rec_encode(uint8_t *r, const uint8_t hash[32], const struct blok_smt_node *n) {
+  memcpy(r, hash, 32);
+  r[32] = n->kind;
+  memcpy(r + 33, n->a, 32);
+  memcpy(r + 65, n->b, 32);
+  blok_store_u64_key(r + 97, n->kind == BLOK_SMT_INTERNAL ? n->va : 0);
+  blok_store_u64_key(r + 105, n->kind == BLOK_SMT_INTERNAL ? n->vb : 0);
+}
+
+static enum blok_err rec_decode(const uint8_t *r, struct blok_smt_node *out) {
+  out->kind = r[32];
+  if (out->kind != BLOK_SMT_INTERNAL && out->kind != BLOK_SMT_LEAF) return BLOK_EFORMAT;
+  memcpy(out->a, r + 33, 32);
+  memcpy(out->b, r + 65, 32);
+  out->va = blok_store_u64_from_key(r + 97);
+  out->vb = blok_store_u64_from_key(r + 105);
+  return BLOK_OK;
+}
+
+static size_t block_count(const uint8_t *v, size_t len, enum blok_err *rc) {
+  *rc = BLOK_EFORMAT;
+  if (len < 4) return 0;
+  size_t n = (size_t)v[0] | (size_t)v[1] << 8 | (size_t)v[2] << 16 | (size_t)v[3] << 24;
+  if (len != 4 + n * SMT_REC) return 0;
+  *rc = BLOK_OK;
+  return n;
+}
+
+/* The record of hash among n sorted ones, or NULL. Starts where a uniform hash would be, then
+ * widens in doubling steps to bracket it, then halves. */
+static const uint8_t *block_find(const uint8_t *recs, size_t n, const uint8_t hash[32]) {
+  if (n == 0) return NULL;
+  uint64_t x = blok_store_u64_from_key(hash);
+  size_t guess = (size_t)(((x >> 32) * (uint64_t)n) >> 32); /* < n: n < 2^32 */
+  size_t lo, hi; /* the record, if present, is in [lo, hi) */
+  if (memcmp(recs + guess * SMT_REC, hash, 32) <= 0) {
+    size_t step = 1;
+    lo = guess;
+    hi = guess + 1;
+    while (hi < n && memcmp(recs + hi * SMT_REC, hash, 32) <= 0) {
+      lo = hi;
+      hi = (n - hi > step) ? hi + step : n;
+      step *= 2;
+    }
+  } else {
+    size_t step = 1;
+    hi = guess;
+    lo = guess;
+    while (lo > 0) {
+      size_t at = lo > step ? lo - step : 0;
+      step *= 2;
+      if (memcmp(recs + at * SMT_REC, hash, 32) <= 0) {
+        lo = at;
+        break;
+      }
+      hi = at;
+      lo = at;
+    }
+  }
+  while (hi - lo > 1) { /* recs[lo] <= hash < recs[hi], when they exist */
+    size_t mid = lo + (hi - lo) / 2;
+    if (memcmp(recs + mid * SMT_REC, hash, 32) <= 0)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo < n && memcmp(recs + lo * SMT_REC, hash, 32) == 0 ? recs + lo * SMT_REC : NULL;
 }
 
 static enum blok_err smt_get(void *ctx, uint64_t version, const uint8_t hash[32],
                              struct blok_smt_node *out) {
-  const uint8_t *v;
-  size_t n;
-  uint8_t k[40];
-  smt_key(k, version, hash);
-  BLOK_TRY(blok_txn_get(ctx, BLOK_TABLE_SMT, k, sizeof k, &v, &n));
-  if (n == 0) return BLOK_EFORMAT;
-  out->kind = v[0];
-  if (n != (out->kind == BLOK_SMT_INTERNAL ? BLOK_SMT_INTERNAL_LEN : BLOK_SMT_LEAF_LEN))
-    return BLOK_EFORMAT;
-  memcpy(out->a, v + 1, 32);
-  memcpy(out->b, v + 33, 32);
-  out->va = out->vb = 0;
-  if (out->kind == BLOK_SMT_INTERNAL) {
-    out->va = blok_store_u64_from_key(v + 65);
-    out->vb = blok_store_u64_from_key(v + 73);
+  struct blok_txn *t = ctx;
+  if (t->stage != NULL) {
+    struct blok_smt_store mem;
+    blok_smt_memstore_bind(t->stage, &mem);
+    enum blok_err rc = mem.get(mem.ctx, version, hash, out);
+    if (rc != BLOK_ENOTFOUND) return rc;
   }
-  return BLOK_OK;
+  uint8_t k[8];
+  const uint8_t *v;
+  size_t len;
+  enum blok_err rc;
+  blok_store_u64_key(k, version);
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &v, &len));
+  size_t n = block_count(v, len, &rc);
+  BLOK_TRY(rc);
+  const uint8_t *r = block_find(v + 4, n, hash);
+  return r ? rec_decode(r, out) : BLOK_ENOTFOUND;
 }
 
 static enum blok_err smt_put(void *ctx, uint64_t version, const uint8_t hash[32],
                              const struct blok_smt_node *n) {
   struct blok_txn *t = ctx;
-  uint8_t v[BLOK_SMT_INTERNAL_LEN], k[40];
-  v[0] = n->kind;
-  memcpy(v + 1, n->a, 32);
-  memcpy(v + 33, n->b, 32);
-  size_t len = BLOK_SMT_LEAF_LEN;
-  if (n->kind == BLOK_SMT_INTERNAL) {
-    blok_store_u64_key(v + 65, n->va);
-    blok_store_u64_key(v + 73, n->vb);
-    len = BLOK_SMT_INTERNAL_LEN;
+  if (t->stage == NULL) BLOK_TRY(blok_smt_memstore_new(&t->stage));
+  struct blok_smt_store mem;
+  blok_smt_memstore_bind(t->stage, &mem);
+  return mem.put(mem.ctx, version, hash, n);
+}
+
+static int ref_order(const void *a, const void *b) {
+  const struct rec_ref *x = a, *y = b;
+  if (x->version != y->version) return x->version < y->version ? -1 : 1;
+  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
+  return memcmp(x->hash, y->hash, 32);
+}
+
+/* Sorts v[0..n) by (version, hash). A block's nodes all have its version and uniformly random
+ * hashes, so one counting pass on the hashes' first 16 bits leaves buckets of about one node,
+ * which insertion sort finishes: linear, where qsort took several ms a block. Anything else
+ * (mixed versions, a few nodes, no memory for the counts) goes to qsort. tmp has room for n. */
+static void sort_refs(struct rec_ref *v, size_t n, struct rec_ref *tmp) {
+  enum { BUCKETS = 1 << 16 };
+  bool one_version = true;
+  for (size_t i = 1; i < n && one_version; i++)
+    one_version = v[i].version == v[0].version;
+  size_t *start = one_version && n >= 1024 ? calloc(BUCKETS + 1, sizeof *start) : NULL;
+  if (start == NULL) {
+    qsort(v, n, sizeof *v, ref_order);
+    return;
   }
-  smt_key(k, version, hash);
-  MDB_val key = {.mv_size = sizeof k, .mv_data = k};
-  MDB_val val = {.mv_size = len, .mv_data = v};
-  /* A block's nodes come in key order, after every older version's: appended, without a
-   * search. A key that does not sort last (a rewrite, or another caller) takes the usual way. */
-  int rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_APPEND);
-  if (rc == MDB_KEYEXIST)
-    rc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_NOOVERWRITE);
-  return rc == MDB_KEYEXIST ? BLOK_OK : from_mdb(rc); /* content-addressed: same node */
+  for (size_t i = 0; i < n; i++)
+    start[(v[i].prefix >> 48) + 1]++;
+  for (size_t b = 0; b < BUCKETS; b++)
+    start[b + 1] += start[b];
+  for (size_t i = 0; i < n; i++)
+    tmp[start[v[i].prefix >> 48]++] = v[i];
+  for (size_t i = 1; i < n; i++) { /* each node is at most a bucket away from its place */
+    struct rec_ref e = tmp[i];
+    size_t j = i;
+    while (j > 0 && ref_order(&tmp[j - 1], &e) > 0) {
+      tmp[j] = tmp[j - 1];
+      j--;
+    }
+    tmp[j] = e;
+  }
+  free(start);
+  memcpy(v, tmp, n * sizeof *v);
+  for (size_t i = 1; i < n; i++) /* a wrong order would break every lookup: make it loud */
+    BLOK_ASSERT(ref_order(&v[i - 1], &v[i]) < 0);
+}
+
+struct gather {
+  struct rec_ref *v;
+  size_t count, cap;
+};
+
+static enum blok_err gather_ref(void *ctx, uint64_t version, const uint8_t hash[32],
+                                const struct blok_smt_node *n) {
+  struct gather *g = ctx;
+  BLOK_ASSERT(g->count < g->cap);
+  g->v[g->count++] = (struct rec_ref){
+      .version = version, .prefix = blok_store_u64_from_key(hash), .hash = hash, .node = n};
+  return BLOK_OK;
+}
+
+/* Writes the value of one version: refs (sorted, n of them) merged with what it holds already
+ * (a node already there is kept: content-addressed, it is the same). */
+static enum blok_err put_version(struct blok_txn *t, const struct rec_ref *refs, size_t n) {
+  uint8_t k[8];
+  const uint8_t *old = NULL;
+  size_t old_len = 0, old_n = 0;
+  enum blok_err rc;
+  blok_store_u64_key(k, refs[0].version);
+  rc = blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &old, &old_len);
+  uint8_t *copy = NULL;
+  if (rc == BLOK_OK) {
+    old_n = block_count(old, old_len, &rc);
+    BLOK_TRY(rc);
+    copy = malloc(old_len); /* the put below may reuse the pages it lives in */
+    if (copy == NULL) return BLOK_ENOMEM;
+    memcpy(copy, old, old_len);
+  } else if (rc != BLOK_ENOTFOUND) {
+    return rc;
+  }
+  if (old_n + n > SMT_BLOCK_MAX) {
+    free(copy);
+    return BLOK_ETOOLONG;
+  }
+  const uint8_t *a = copy ? copy + 4 : NULL;
+  size_t total = 0;
+  for (size_t i = 0, j = 0; i < old_n || j < n; total++) { /* count the union first */
+    int c = i == old_n ? 1 : j == n ? -1 : memcmp(a + i * SMT_REC, refs[j].hash, 32);
+    i += c <= 0;
+    j += c >= 0;
+  }
+  MDB_val key = {.mv_size = sizeof k, .mv_data = k}, val = {.mv_size = 4 + total * SMT_REC};
+  int mrc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_RESERVE);
+  if (mrc != MDB_SUCCESS) {
+    free(copy);
+    return from_mdb(mrc);
+  }
+  uint8_t *w = val.mv_data;
+  for (int b = 0; b < 4; b++)
+    w[b] = (uint8_t)(total >> (8 * b));
+  w += 4;
+  for (size_t i = 0, j = 0; i < old_n || j < n; w += SMT_REC) {
+    int c = i == old_n ? 1 : j == n ? -1 : memcmp(a + i * SMT_REC, refs[j].hash, 32);
+    if (c <= 0)
+      memcpy(w, a + i * SMT_REC, SMT_REC);
+    else
+      rec_encode(w, refs[j].hash, refs[j].node);
+    i += c <= 0;
+    j += c >= 0;
+  }
+  free(copy);
+  return BLOK_OK;
+}
+
+enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t, const struct blok_smt_memstore *m) {
+  size_t cap = blok_smt_memstore_count(m);
+  if (cap == 0) return BLOK_OK;
+  struct gather g = {.cap = cap, .v = malloc(2 * cap * sizeof *g.v)};
+  if (g.v == NULL) return BLOK_ENOMEM;
+  enum blok_err rc = blok_smt_memstore_foreach(m, gather_ref, &g);
+  if (rc == BLOK_OK) sort_refs(g.v, g.count, g.v + g.cap);
+  for (size_t i = 0; rc == BLOK_OK && i < g.count;) {
+    size_t j = i + 1;
+    while (j < g.count && g.v[j].version == g.v[i].version)
+      j++;
+    rc = put_version(t, g.v + i, j - i);
+    i = j;
+  }
+  free(g.v);
+  return rc;
 }
 
 static enum blok_err smt_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {

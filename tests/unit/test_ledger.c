@@ -582,16 +582,22 @@ struct damage {
 
 static enum blok_err damage_fn(struct blok_txn *t, void *arg) {
   const struct damage *d = arg;
-  uint8_t k[40], v[BLOK_SMT_INTERNAL_LEN];
+  uint8_t k[8];
   const uint8_t *old;
   size_t n;
   blok_store_u64_key(k, d->version);
-  memcpy(k + 8, d->hash, 32);
   BLOK_TRY(blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &old, &n));
-  BLOK_ASSERT(n <= sizeof v && n > 2);
+  uint8_t *v = malloc(n); /* the version's nodes: u32 count, then 113-byte records */
+  BLOK_ASSERT(v != NULL && n > 4);
   memcpy(v, old, n);
-  v[1] ^= 1; /* the first byte of the first hash it holds */
-  return blok_txn_put(t, BLOK_TABLE_SMT, k, sizeof k, v, n);
+  size_t at = 4;
+  while (at + 113 <= n && memcmp(v + at, d->hash, 32) != 0)
+    at += 113;
+  BLOK_ASSERT(at + 113 <= n);
+  v[at + 33] ^= 1; /* the first byte of the first hash it holds */
+  enum blok_err rc = blok_txn_put(t, BLOK_TABLE_SMT, k, sizeof k, v, n);
+  free(v);
+  return rc;
 }
 
 /*
@@ -633,8 +639,36 @@ static void test_damaged_node(void **state) {
   teardown(&w);
 }
 
+static enum blok_err set_format(struct blok_txn *t, void *arg) {
+  return blok_txn_put(t, BLOK_TABLE_META, "format", 6, arg, 1);
+}
+
+/* A folder of storage format 2 (state-tree nodes one per LMDB entry) is refused, not misread;
+ * format 3 opens. */
+static void test_store_format(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  uint8_t f = 2;
+  assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
+  close_world(&w);
+  open_world(&w, "blokauto-test", BLOK_EINVAL);
+  blok_store_close(w.store);
+  blok_genesis_release(&w.g);
+  struct blok_store_opts o = {.dir = w.dir};
+  assert_int_equal(blok_store_open(&w.store, &o), BLOK_OK);
+  f = 3;
+  assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
+  blok_store_close(w.store);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  close_world(&w);
+  teardown(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_store_format),
       cmocka_unit_test(test_damaged_node),
       cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_speculative),

@@ -259,27 +259,123 @@ static void test_smt_over_lmdb(void **state) {
   prove_in(s, a.new_root, &w2[7]);
   prove_in(s, a.new_root, &all[300]);
 
-  /* Keys are version || hash, in order: version 1's nodes first, then version 2's. */
+  /* One value a version (docs/PROTOCOL.md, "Storage"): key the version, big-endian; value u32
+   * count, then records of 113 bytes in hash order. */
   struct blok_txn *t;
   struct blok_cursor *c;
   struct blok_kv kv;
   assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
   assert_int_equal(blok_cursor_open(t, BLOK_TABLE_SMT, &c), BLOK_OK);
-  static const uint8_t first[8];
-  size_t count[3] = {0};
-  uint64_t last = 0;
-  for (enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv); rc == BLOK_OK;
+  size_t count[3] = {0}, values = 0;
+  for (enum blok_err rc = blok_cursor_seek(c, (const uint8_t[8]){0}, 8, &kv); rc == BLOK_OK;
        rc = blok_cursor_next(c, &kv)) {
-    assert_int_equal(kv.key_len, 40);
+    assert_int_equal(kv.key_len, 8);
     uint64_t v = blok_store_u64_from_key(kv.key);
-    assert_true(v >= last && v >= 1 && v <= 2);
-    last = v;
-    count[v]++;
+    assert_true(v >= 1 && v <= 2);
+    assert_true(kv.val_len >= 4);
+    size_t n = (size_t)kv.val[0] | (size_t)kv.val[1] << 8 | (size_t)kv.val[2] << 16 |
+               (size_t)kv.val[3] << 24;
+    assert_int_equal(kv.val_len, 4 + n * 113);
+    for (size_t i = 1; i < n; i++) /* in hash order */
+      assert_true(memcmp(kv.val + 4 + (i - 1) * 113, kv.val + 4 + i * 113, 32) < 0);
+    count[v] = n;
+    values++;
   }
   blok_cursor_close(c);
   blok_store_read_end(t);
+  assert_int_equal(values, 2);
   assert_true(count[1] >= 500 && count[2] >= 200); /* every leaf, and the paths above them */
   blok_smt_memstore_free(m);
+  blok_store_close(s);
+  remove_dir();
+}
+
+struct nodes_arg {
+  struct blok_smt_memstore *m;
+};
+
+static enum blok_err put_nodes(struct blok_txn *t, void *arg) {
+  return blok_txn_smt_put_nodes(t, ((struct nodes_arg *)arg)->m);
+}
+
+static void node_hash(uint8_t h[32], uint64_t i) {
+  blok_sha256(h, &i, sizeof i);
+}
+
+/* Nodes i in [from, to) of one version into a memory store: node i's hash is SHA-256(i), its
+ * left child's version i. */
+static struct blok_smt_memstore *nodes(uint64_t version, uint64_t from, uint64_t to) {
+  struct blok_smt_memstore *m;
+  struct blok_smt_store ms;
+  assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
+  blok_smt_memstore_bind(m, &ms);
+  for (uint64_t i = from; i < to; i++) {
+    uint8_t h[32];
+    struct blok_smt_node n = {.kind = i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF, .va = i, .vb = 7};
+    node_hash(h, i);
+    memcpy(n.a, h, 32);
+    if (n.kind == BLOK_SMT_LEAF) n.va = n.vb = 0;
+    assert_int_equal(ms.put(ms.ctx, version, h, &n), BLOK_OK);
+  }
+  return m;
+}
+
+/* Every node in [from, to) of version is found with what it holds; the ones up to `absent`
+ * after it are not, nor anything at another version. */
+static void check_nodes(struct blok_store *s, uint64_t version, uint64_t from, uint64_t to,
+                        uint64_t absent) {
+  struct blok_txn *t;
+  struct blok_smt_store ds;
+  assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
+  blok_txn_smt_store(t, &ds);
+  for (uint64_t i = from; i < absent; i++) {
+    uint8_t h[32];
+    struct blok_smt_node n;
+    node_hash(h, i);
+    if (i >= to) {
+      assert_int_equal(ds.get(ds.ctx, version, h, &n), BLOK_ENOTFOUND);
+      continue;
+    }
+    assert_int_equal(ds.get(ds.ctx, version, h, &n), BLOK_OK);
+    assert_int_equal(n.kind, i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF);
+    assert_memory_equal(n.a, h, 32);
+    assert_int_equal(n.va, i % 3 ? i : 0);
+    assert_int_not_equal(ds.get(ds.ctx, version + 100, h, &n), BLOK_OK);
+  }
+  blok_store_read_end(t);
+}
+
+/*
+ * A version's nodes in one value, found by where their hash puts them: every size from one node
+ * to thousands (the search starts at a guess and widens both ways), nodes absent from a version
+ * not found, and a second write to a version merged with what it holds (an old node kept once).
+ */
+static void test_smt_node_blocks(void **state) {
+  (void)state;
+  make_dir();
+  struct blok_store *s = open_store(0);
+  static const uint64_t sizes[] = {1, 2, 3, 5, 17, 100, 1000, 5000};
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+    uint64_t v = k + 1, n = sizes[k];
+    struct nodes_arg a = {nodes(v, 0, n)};
+    assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_OK);
+    blok_smt_memstore_free(a.m);
+    check_nodes(s, v, 0, n, n + 50);
+  }
+  /* Version 7 again: nodes 500..1500 (half of them there already), then all 1500 are. */
+  struct nodes_arg a = {nodes(7, 500, 1500)};
+  assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_OK);
+  blok_smt_memstore_free(a.m);
+  check_nodes(s, 7, 0, 1500, 1600);
+  struct blok_txn *t;
+  const uint8_t *val;
+  size_t len;
+  uint8_t key[8];
+  blok_store_u64_key(key, 7);
+  assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
+  assert_int_equal(blok_txn_get(t, BLOK_TABLE_SMT, key, 8, &val, &len), BLOK_OK);
+  assert_int_equal(len, 4 + 1500 * 113);
+  blok_store_read_end(t);
   blok_store_close(s);
   remove_dir();
 }
@@ -289,6 +385,7 @@ int main(void) {
       cmocka_unit_test(test_put_get_reopen_cursor),
       cmocka_unit_test(test_map_grows),
       cmocka_unit_test(test_smt_over_lmdb),
+      cmocka_unit_test(test_smt_node_blocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
