@@ -96,9 +96,10 @@ BLOK_WUR enum blok_err blok_exec_finish(struct blok_exec *x, struct blok_header 
 void blok_exec_hash(const struct blok_exec *x, uint8_t out[32]);
 void blok_exec_header(const struct blok_exec *x, struct blok_header *out);
 BLOK_WUR enum blok_err blok_exec_encode(const struct blok_exec *x, struct blok_buf *out);
-/* Whether the signature of transaction id was verified already (by the mempool), so a block
- * that carries it need not verify it again. */
-typedef bool (*blok_sig_known_fn)(void *ctx, const uint8_t id[32]);
+/* Whether transaction tx's signature is known to be good (the mempool checked these very bytes:
+ * an id does not cover the signature, so a proposer could put another signature under a known
+ * id), so a block that carries it need not verify it again. */
+typedef bool (*blok_sig_known_fn)(void *ctx, const struct blok_tx *tx);
 /* Executes a proposed block (header || list of transactions, as blok_exec_encode gives) on
  * parent (as blok_exec_begin_on) and checks that it comes out exactly as proposed: it extends
  * parent, every transaction is admitted, and the computed header equals the block's. On

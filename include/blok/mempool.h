@@ -71,6 +71,13 @@ enum blok_mempool_state {
 enum blok_mempool_state blok_mempool_status(struct blok_mempool *mp, const uint8_t id[32],
                                             struct blok_tx_result *refusal);
 
+/* Whether tx's signature is good as far as the pool can tell at once: these very bytes (the id
+ * does not cover the signature) were checked already, or they wait in the queue, when they are
+ * checked now on the caller's thread and so not again by a worker. False: the pool does not
+ * hold these bytes, a worker is checking them, or they are bad (then refused, as by a worker):
+ * the caller checks the signature itself. For a block's execution (blok_sig_known_fn). */
+bool blok_mempool_check(struct blok_mempool *mp, const struct blok_tx *tx);
+
 /* Ready transactions for a block: up to count_max and bytes_max (encoded), each sender's in
  * consecutive nonce order starting at its next committed nonce, senders interleaved fairly.
  * txs[i] are decoded views over pool-owned bytes, valid until removed. */

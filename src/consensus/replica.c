@@ -452,9 +452,9 @@ static void sync_committed(void *ctx, const struct blok_header *h, const uint8_t
   if (r->env.committed) r->env.committed(r->env.ctx, h, hash, x);
 }
 
-static bool sync_known(void *ctx, const uint8_t id[32]) {
+static bool sync_known(void *ctx, const struct blok_tx *tx) {
   struct blok_replica *r = ctx;
-  return r->env.known != NULL && r->env.known(r->env.ctx, id);
+  return r->env.known != NULL && r->env.known(r->env.ctx, tx);
 }
 
 /* Committed blocks from a peer (blok/sync.h checks them), then the core follows the new head

@@ -39,7 +39,7 @@ static enum blok_err run(struct blok_exec *x, const struct blok_block_view *v,
     if (rc != BLOK_OK)
       return blok_refuse(why, BLOK_EBADPROOF, "transaction %zu does not decode: %s", i,
                          blok_strerror(rc));
-    bool checked = known != NULL && known(known_ctx, tx.id);
+    bool checked = known != NULL && known(known_ctx, &tx);
     struct blok_tx_result res;
     struct blok_why tx_why = {{0}};
     rc = blok_exec_tx(x, &tx, checked, &res, &tx_why);

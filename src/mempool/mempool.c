@@ -786,6 +786,32 @@ enum blok_mempool_state blok_mempool_status(struct blok_mempool *mp, const uint8
   return st;
 }
 
+bool blok_mempool_check(struct blok_mempool *mp, const struct blok_tx *tx) {
+  pthread_mutex_lock(&mp->mu);
+  struct pool_tx *t = id_find(mp, tx->id);
+  if (t == NULL || t->tx.raw_len != tx->raw_len || memcmp(t->tx.raw, tx->raw, tx->raw_len) != 0 ||
+      (t->state == POOL_VERIFYING && !t->queued)) { /* other bytes, or a worker has it */
+    pthread_mutex_unlock(&mp->mu);
+    return false;
+  }
+  if (t->state != POOL_VERIFYING) { /* checked already */
+    pthread_mutex_unlock(&mp->mu);
+    return true;
+  }
+  list_unlink(&mp->queue, t); /* the caller's thread checks it, as a worker would */
+  t->queued = false;
+  t->in_flight = true;
+  pthread_mutex_unlock(&mp->mu);
+  enum blok_err rc = blok_tx_verify(&t->tx);
+  pthread_mutex_lock(&mp->mu);
+  size_t made = settle(mp, &t, &rc, 1, 1);
+  void (*fn)(void *) = made > 0 ? mp->on_ready : NULL;
+  void *ctx = mp->on_ready_ctx;
+  pthread_mutex_unlock(&mp->mu);
+  if (fn != NULL) fn(ctx);
+  return rc == BLOK_OK;
+}
+
 void blok_mempool_stats(struct blok_mempool *mp, struct blok_mempool_stats *out) {
   pthread_mutex_lock(&mp->mu);
   out->count = mp->count;

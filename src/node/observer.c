@@ -57,9 +57,9 @@ static void on_poll(uv_timer_t *t) {
   }
 }
 
-static bool known(void *ctx, const uint8_t id[32]) {
+static bool known(void *ctx, const struct blok_tx *tx) {
   struct blok__observer *o = ctx;
-  return blok_mempool_status(o->n->mp, id, NULL) == BLOK_MEMPOOL_READY;
+  return blok_mempool_check(o->n->mp, tx);
 }
 
 static void committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],

@@ -333,9 +333,9 @@ static enum blok_err env_fill(void *ctx, struct blok_exec *x) {
   return rc;
 }
 
-static bool env_known(void *ctx, const uint8_t id[32]) {
+static bool env_known(void *ctx, const struct blok_tx *tx) {
   struct blok__validator *v = ctx;
-  return blok_mempool_status(v->n->mp, id, NULL) == BLOK_MEMPOOL_READY;
+  return blok_mempool_check(v->n->mp, tx);
 }
 
 static void env_committed(void *ctx, const struct blok_header *h, const uint8_t hash[32],

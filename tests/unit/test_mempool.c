@@ -32,6 +32,7 @@ struct world {
   int in_callback; /* workers blocked in the ready callback */
   uint64_t ready_calls;
   uint64_t nonce_calls;
+  pthread_t main_thread; /* the test's: the gate holds only workers */
 };
 
 static struct world W;
@@ -51,6 +52,10 @@ static void on_ready(void *ctx) {
   struct world *w = ctx;
   pthread_mutex_lock(&w->mu);
   w->ready_calls++;
+  if (pthread_equal(pthread_self(), w->main_thread)) { /* blok_mempool_check on this thread */
+    pthread_mutex_unlock(&w->mu);
+    return;
+  }
   w->in_callback++;
   pthread_cond_broadcast(&w->cond);
   while (w->gate_closed)
@@ -84,6 +89,7 @@ static int setup_world(void **state) {
   (void)state;
   pthread_mutex_init(&W.mu, NULL);
   pthread_cond_init(&W.cond, NULL);
+  W.main_thread = pthread_self();
   for (size_t i = 0; i < SENDERS; i++) {
     uint8_t seed[32];
     memset(seed, (int)(i + 1), sizeof seed);
@@ -567,6 +573,55 @@ static void test_remove_while_verifying(void **state) {
     blok_buf_release(&txs[i]);
 }
 
+/*
+ * blok_mempool_check, as a block's execution asks it: true for bytes the pool checked; for
+ * bytes still queued it checks them at once on the caller's thread (ready at once, and the
+ * worker never checks them again); false for the same id with another signature (an id does not
+ * cover the signature) and for what the pool does not hold.
+ */
+static void test_check(void **state) {
+  (void)state;
+  struct blok_mempool *mp = pool(0, 0, 1, 0);
+  struct blok_buf a, b, other;
+  uint8_t ida[32], idb[32];
+  gate(true);
+  make_tx(&a, 0, 1, "checked");
+  submit_expect(mp, &a, BLOK_OK, ida);
+  wait_in_callback(); /* the one worker checked a and waits in the callback */
+  make_tx(&b, 1, 1, "queued");
+  submit_expect(mp, &b, BLOK_OK, idb);
+  assert_int_equal(blok_mempool_status(mp, idb, NULL), BLOK_MEMPOOL_VERIFYING);
+  struct blok_tx ta, tb, tother;
+  assert_int_equal(blok_tx_decode(&ta, a.data, a.len), BLOK_OK);
+  assert_int_equal(blok_tx_decode(&tb, b.data, b.len), BLOK_OK);
+  /* b's body under another signature: the same id, other bytes. */
+  blok_buf_init(&other, BLOK_TX_ENCODED_MAX);
+  assert_int_equal(blok_buf_append(&other, b.data, b.len), BLOK_OK);
+  other.data[other.len - 1] ^= 0x40; /* the last byte of the signature: it does not verify */
+  assert_int_equal(blok_tx_decode(&tother, other.data, other.len), BLOK_OK);
+  assert_memory_equal(tother.id, tb.id, 32);
+  assert_false(blok_mempool_check(mp, &tother));
+  assert_int_equal(blok_mempool_status(mp, idb, NULL), BLOK_MEMPOOL_VERIFYING);
+  assert_true(blok_mempool_check(mp, &ta));
+  assert_true(blok_mempool_check(mp, &tb));
+  assert_int_equal(blok_mempool_status(mp, idb, NULL), BLOK_MEMPOOL_READY);
+  struct blok_mempool_stats st;
+  blok_mempool_stats(mp, &st);
+  assert_int_equal(st.verifying, 0);
+  assert_int_equal(st.verified, 2);
+  gate(false);
+  wait_verified(mp);
+  blok_mempool_stats(mp, &st);
+  assert_int_equal(st.verified, 2); /* b was not checked again */
+  assert_int_equal(st.ready, 2);
+  blok_mempool_remove(mp, idb, NULL);
+  assert_false(blok_mempool_check(mp, &tb)); /* not held any more */
+  blok_mempool_free(mp);
+  blok_buf_release(&a);
+  blok_buf_release(&b);
+  blok_buf_release(&other);
+}
+
 /* ---- concurrency ---- */
 
 #define THREADS         4
@@ -702,6 +757,7 @@ int main(void) {
       cmocka_unit_test_setup(test_take_order, reset_world),
       cmocka_unit_test_setup(test_take_limits, reset_world),
       cmocka_unit_test_setup(test_status, reset_world),
+      cmocka_unit_test_setup(test_check, reset_world),
       cmocka_unit_test_setup(test_nonces, reset_world),
       cmocka_unit_test_setup(test_refusals, reset_world),
       cmocka_unit_test_setup(test_refusals_signature, reset_world),
