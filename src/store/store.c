@@ -348,45 +348,51 @@ static size_t block_count(const uint8_t *v, size_t len, enum blok_err *rc) {
   return n;
 }
 
-/* The record of hash among n sorted ones, or NULL. Starts where a uniform hash would be, then
- * widens in doubling steps to bracket it, then halves. */
+static uint64_t rec_prefix(const uint8_t *recs, size_t i) {
+  return blok_store_u64_from_key(recs + i * SMT_REC);
+}
+
+/* Compares record i with hash: by the first 8 bytes as an integer, the rest only on a tie. */
+static int rec_cmp(const uint8_t *recs, size_t i, uint64_t x, const uint8_t hash[32]) {
+  uint64_t k = rec_prefix(recs, i);
+  if (k != x) return k < x ? -1 : 1;
+  return memcmp(recs + i * SMT_REC + 8, hash + 8, 24);
+}
+
+/* The record of hash among n sorted ones, or NULL. Hashes are uniform, so interpolation on
+ * their first 8 bytes lands next to it in two or three probes; a few rounds of it, then
+ * halving, whatever the keys. */
 static const uint8_t *block_find(const uint8_t *recs, size_t n, const uint8_t hash[32]) {
   if (n == 0) return NULL;
   uint64_t x = blok_store_u64_from_key(hash);
-  size_t guess = (size_t)(((x >> 32) * (uint64_t)n) >> 32); /* < n: n < 2^32 */
-  size_t lo, hi; /* the record, if present, is in [lo, hi) */
-  if (memcmp(recs + guess * SMT_REC, hash, 32) <= 0) {
-    size_t step = 1;
-    lo = guess;
-    hi = guess + 1;
-    while (hi < n && memcmp(recs + hi * SMT_REC, hash, 32) <= 0) {
-      lo = hi;
-      hi = (n - hi > step) ? hi + step : n;
-      step *= 2;
-    }
-  } else {
-    size_t step = 1;
-    hi = guess;
-    lo = guess;
-    while (lo > 0) {
-      size_t at = lo > step ? lo - step : 0;
-      step *= 2;
-      if (memcmp(recs + at * SMT_REC, hash, 32) <= 0) {
-        lo = at;
-        break;
-      }
-      hi = at;
-      lo = at;
-    }
-  }
-  while (hi - lo > 1) { /* recs[lo] <= hash < recs[hi], when they exist */
-    size_t mid = lo + (hi - lo) / 2;
-    if (memcmp(recs + mid * SMT_REC, hash, 32) <= 0)
-      lo = mid;
+  size_t lo = 0, hi = n - 1; /* the record, if present, is in [lo, hi] */
+  for (int round = 0; round < 4 && lo < hi; round++) {
+    uint64_t klo = rec_prefix(recs, lo), khi = rec_prefix(recs, hi);
+    if (x < klo || x > khi) return NULL;
+    if (klo == khi) break;
+    size_t at = lo + (size_t)((double)(x - klo) / (double)(khi - klo) * (double)(hi - lo));
+    if (at > hi) at = hi;
+    int c = rec_cmp(recs, at, x, hash);
+    if (c == 0) return recs + at * SMT_REC;
+    if (c < 0)
+      lo = at + 1;
+    else if (at == 0)
+      return NULL;
     else
-      hi = mid;
+      hi = at - 1;
   }
-  return lo < n && memcmp(recs + lo * SMT_REC, hash, 32) == 0 ? recs + lo * SMT_REC : NULL;
+  while (lo <= hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = rec_cmp(recs, mid, x, hash);
+    if (c == 0) return recs + mid * SMT_REC;
+    if (c < 0)
+      lo = mid + 1;
+    else if (mid == 0)
+      return NULL;
+    else
+      hi = mid - 1;
+  }
+  return NULL;
 }
 
 static enum blok_err smt_get(void *ctx, uint64_t version, const uint8_t hash[32],
