@@ -366,12 +366,16 @@ static const uint8_t *block_find(const uint8_t *recs, size_t n, const uint8_t ha
   if (n == 0) return NULL;
   uint64_t x = blok_store_u64_from_key(hash);
   size_t lo = 0, hi = n - 1; /* the record, if present, is in [lo, hi] */
-  for (int round = 0; round < 4 && lo < hi; round++) {
-    uint64_t klo = rec_prefix(recs, lo), khi = rec_prefix(recs, hi);
-    if (x < klo || x > khi) return NULL;
-    if (klo == khi) break;
-    size_t at = lo + (size_t)((double)(x - klo) / (double)(khi - klo) * (double)(hi - lo));
-    if (at > hi) at = hi;
+  for (int round = 0; lo <= hi; round++) {
+    size_t at = lo + (hi - lo) / 2;
+    if (round < 4 && lo < hi) { /* interpolate */
+      uint64_t klo = rec_prefix(recs, lo), khi = rec_prefix(recs, hi);
+      if (x < klo || x > khi) return NULL;
+      if (klo < khi) {
+        at = lo + (size_t)((double)(x - klo) / (double)(khi - klo) * (double)(hi - lo));
+        if (at > hi) at = hi;
+      }
+    }
     int c = rec_cmp(recs, at, x, hash);
     if (c == 0) return recs + at * SMT_REC;
     if (c < 0)
@@ -380,17 +384,6 @@ static const uint8_t *block_find(const uint8_t *recs, size_t n, const uint8_t ha
       return NULL;
     else
       hi = at - 1;
-  }
-  while (lo <= hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = rec_cmp(recs, mid, x, hash);
-    if (c == 0) return recs + mid * SMT_REC;
-    if (c < 0)
-      lo = mid + 1;
-    else if (mid == 0)
-      return NULL;
-    else
-      hi = mid - 1;
   }
   return NULL;
 }
