@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static int devnet_usage(FILE *out, int code) {
   fprintf(out,
           "usage: blokauto devnet [--data DIR] [--http HOST:PORT] [--demo [--seed N]]\n"
           "       blokauto devnet --validators N [--observers M] [--data DIR] [--http HOST:PORT]\n"
-          "                       [--p2p-port P]\n\n"
+          "                       [--p2p-port P] [--demo [--seed N]]\n\n"
           "Runs a single-validator development network. On first start it writes DIR (default\n"
           "./devnet): a genesis with one validator and demo members (one per role, three\n"
           "manufacturers), their keys in DIR/keys (mode 0600) and DIR/node.json. Later starts\n"
@@ -65,7 +66,8 @@ static int devnet_usage(FILE *out, int code) {
           "the API on PORT+K and talks to the others on 127.0.0.1:P+K (default P 9100).\n"
           "--observers M (0..4) adds M observers (DIR/o0 ..): nodes that follow the chain from\n"
           "the validators and serve the API on PORT+N+K, without voting. Ctrl-C stops them all;\n"
-          "a DIR that is not new runs the nodes it holds. (--demo runs with one validator only.)\n",
+          "a DIR that is not new runs the nodes it holds. With --demo the demo loads through\n"
+          "validator 0's API (its PORT must not be 0), and the others follow by consensus.\n",
           BLOK_DEMO_VEHICLES_DEFAULT, BLOK_DEMO_SEED_DEFAULT, BLOK_DEMO_VEHICLES_MAX);
   return code;
 }
@@ -130,10 +132,6 @@ static int parse_devnet_args(int argc, char **argv, struct devnet_args *a) {
       fprintf(stderr, "blokauto devnet: unexpected argument '%s'\n", argv[i]);
       return devnet_usage(stderr, BLOK_EXIT_USAGE);
     }
-  }
-  if (a->validators > 1 && a->demo) {
-    fprintf(stderr, "blokauto devnet: --demo runs with one validator only\n");
-    return BLOK_EXIT_USAGE;
   }
   if (a->observers > 0 && a->validators < 2) {
     fprintf(stderr, "blokauto devnet: --observers goes with --validators N (2 or more)\n");
@@ -221,6 +219,23 @@ static int devnet_supervise(struct devnet_node *nodes, size_t count) {
   return code;
 }
 
+static int start_demo(const struct devnet_args *a, struct blok_node_config *c,
+                      struct blok_demo **demo);
+
+/* The demo's thread must not take the SIGINT and SIGTERM meant for the supervisor, which waits
+ * for them in waitpid: it starts with both blocked (a thread inherits the mask). */
+static int start_demo_quiet(const struct devnet_args *a, struct blok_node_config *c,
+                            struct blok_demo **demo) {
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, &old);
+  int rc = start_demo(a, c, demo);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 static int devnet_validators(const struct devnet_args *a) {
   bool created;
   struct blok_why why = {{0}};
@@ -244,6 +259,8 @@ static int devnet_validators(const struct devnet_args *a) {
   sigaction(SIGTERM, &sa, NULL);
   static struct devnet_node nodes[DEVNET_NODES_MAX];
   size_t count = devnet_nodes(a->dir, nodes);
+  struct blok_node_config first; /* validator 0's, for the demo */
+  bool has_first = false;
   printf("blokauto devnet: %s %s with %zu nodes\n", created ? "created" : "continuing", a->dir,
          count);
   for (size_t k = 0; k < count && !devnet_stop; k++) {
@@ -255,6 +272,10 @@ static int devnet_validators(const struct devnet_args *a) {
       devnet_stop = 1;
       break;
     }
+    if (k == 0) {
+      first = c;
+      has_first = true;
+    }
     nodes[k].pid = devnet_spawn(self, a->dir, &nodes[k], config);
     printf("  %s %zu: pid %d, API http://%s:%u/, log %s/%s/node.log\n",
            c.observer ? "observer " : "validator", (size_t)strtoul(nodes[k].name + 1, NULL, 10),
@@ -262,8 +283,23 @@ static int devnet_validators(const struct devnet_args *a) {
   }
   printf("  genesis:     %s/genesis.json; member keys in %s/keys\n", a->dir, a->dir);
   printf("  stop with Ctrl-C; run again to continue the chain\n");
+  struct blok_demo *demo = NULL;
+  bool demo_failed = false;
+  if (a->demo && !created) {
+    printf("demo: skipped: %s already holds a chain; the demo fills a new one only (start with "
+           "another --data, or remove %s)\n",
+           a->dir, a->dir);
+  } else if (a->demo && has_first && !devnet_stop) {
+    if (first.http_port == 0)
+      fprintf(stderr, "blokauto devnet: --demo: validator 0's API has port 0; give --http a "
+                      "port\n");
+    demo_failed = first.http_port == 0 || start_demo_quiet(a, &first, &demo) != 0;
+    if (demo_failed) devnet_stop = 1; /* said why; the nodes started are stopped */
+  }
   fflush(stdout);
-  return devnet_supervise(nodes, count);
+  int code = devnet_supervise(nodes, count);
+  if (demo) (void)blok_demo_finish(demo);
+  return demo_failed ? BLOK_EXIT_FAIL : code;
 }
 
 /* The demo talks to the node over HTTP, so it needs the port before the node runs: for port 0 it
