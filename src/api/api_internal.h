@@ -84,6 +84,9 @@ struct blok__query {
 
 void blok__reply_init(struct blok__reply *r);
 void blok__reply_release(struct blok__reply *r);
+/* Sets the reply to status and body b's bytes (taken: b is left empty), of content_type. */
+void blok__reply_buf(struct blok__reply *r, unsigned status, struct blok_buf *b,
+                     const char *content_type);
 /* Sets the reply to status and body j (taken; a NULL j becomes a 500). */
 void blok__reply_json(struct blok__reply *r, unsigned status, json_t *j);
 /* {"error": {"code": blok_err_name(err), "message": ...}} with status. */

@@ -47,6 +47,14 @@ void blok__reply_release(struct blok__reply *r) {
   blok__reply_init(r);
 }
 
+void blok__reply_buf(struct blok__reply *r, unsigned status, struct blok_buf *b,
+                     const char *content_type) {
+  blok__reply_release(r);
+  r->status = status;
+  r->text = (char *)blok_buf_detach(b, &r->text_len);
+  r->content_type = content_type;
+}
+
 void blok__reply_json(struct blok__reply *r, unsigned status, json_t *j) {
   blok__reply_release(r);
   if (j == NULL) {

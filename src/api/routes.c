@@ -113,11 +113,7 @@ static void block_binary(const struct blok_buf *block, const struct blok_buf *qc
     blok__reply_error(r, 500, rc, "block: %s", blok_strerror(rc));
     return;
   }
-  blok__reply_release(r);
-  r->status = 200;
-  r->text_len = out.len;
-  r->text = (char *)blok_buf_detach(&out, NULL);
-  r->content_type = "application/octet-stream";
+  blok__reply_buf(r, 200, &out, "application/octet-stream");
 }
 
 void blok__route_block(struct blok_api *a, const char *height_text, const struct blok__query *q,
@@ -360,7 +356,5 @@ void blok__route_metrics(struct blok_api *a, struct blok__reply *r) {
     blok__reply_error(r, 500, rc, "metrics: %s", blok_strerror(rc));
     return;
   }
-  r->status = 200;
-  r->text = (char *)blok_buf_detach(&out, &r->text_len);
-  r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  blok__reply_buf(r, 200, &out, "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -139,11 +139,7 @@ static void results_reply(struct results *x, struct blok__reply *r) {
     blok__reply_error(r, 500, x->rc, "reply: %s", blok_strerror(x->rc));
     return;
   }
-  blok__reply_release(r);
-  r->status = 200;
-  r->text_len = x->b.len;
-  r->text = (char *)blok_buf_detach(&x->b, NULL);
-  r->content_type = "application/json";
+  blok__reply_buf(r, 200, &x->b, "application/json");
 }
 
 /* --- waiting for the commit -------------------------------------------------------------- */
