@@ -101,8 +101,10 @@ void blok_mempool_untake(struct blok_mempool *mp);
 struct blok_mempool_stats {
   size_t count, bytes, verifying, ready;
   uint64_t submitted, verified, refused; /* totals since start */
-  uint64_t workers_cpu_us; /* the verification workers' processor time since they started */
 };
 void blok_mempool_stats(struct blok_mempool *mp, struct blok_mempool_stats *out);
+/* The verification workers' processor time since they started (two system calls a worker: for
+ * /metrics, not for every stats call). */
+uint64_t blok_mempool_workers_cpu_us(struct blok_mempool *mp);
 
 #endif

@@ -166,8 +166,10 @@ bool blok__parse_u64(const char *s, uint64_t *out);
 bool blok__parse_hash(const char *s, uint8_t out[32]);
 
 /* --- metrics (metrics.c) ----------------------------------------------------------------- */
-/* The Prometheus text page (format 0.0.4) into out. */
+/* The Prometheus text page (format 0.0.4) into out; workers_cpu_us from
+ * blok_mempool_workers_cpu_us. */
 enum blok_err blok__metrics_render(struct blok_buf *out, const struct blok_metrics *m,
-                                   uint64_t height, const struct blok_mempool_stats *mp);
+                                   uint64_t height, const struct blok_mempool_stats *mp,
+                                   uint64_t workers_cpu_us);
 
 #endif

@@ -91,7 +91,8 @@ static enum blok_err histogram(struct blok_buf *out, const struct blok_metrics *
 }
 
 enum blok_err blok__metrics_render(struct blok_buf *out, const struct blok_metrics *m,
-                                   uint64_t height, const struct blok_mempool_stats *mp) {
+                                   uint64_t height, const struct blok_mempool_stats *mp,
+                                   uint64_t workers_cpu_us) {
   char s[32];
   BLOK_TRY(metric(out, "blok_height", "gauge", "Height of the committed head.", height));
   BLOK_TRY(metric(out, "blok_blocks_committed_total", "counter",
@@ -107,7 +108,7 @@ enum blok_err blok__metrics_render(struct blok_buf *out, const struct blok_metri
                   "Encoded bytes of the transactions in the mempool.", mp->bytes));
   BLOK_TRY(metric(out, "blok_signatures_verified_total", "counter",
                   "Transaction signatures checked by the mempool's workers.", mp->verified));
-  seconds(s, sizeof s, mp->workers_cpu_us);
+  seconds(s, sizeof s, workers_cpu_us);
   BLOK_TRY(put(out, "# HELP blok_mempool_workers_cpu_seconds_total Processor time of the "
                     "mempool's signature-checking workers.\n# TYPE "
                     "blok_mempool_workers_cpu_seconds_total counter\n"));

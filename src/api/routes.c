@@ -350,7 +350,8 @@ void blok__route_metrics(struct blok_api *a, struct blok__reply *r) {
   blok_buf_init(&out, (size_t)1 << 16);
   blok_ledger_head(a->d.ledger, &h, NULL);
   blok_mempool_stats(a->d.mempool, &st);
-  enum blok_err rc = blok__metrics_render(&out, a->d.metrics, h.height, &st);
+  enum blok_err rc = blok__metrics_render(&out, a->d.metrics, h.height, &st,
+                                          blok_mempool_workers_cpu_us(a->d.mempool));
   if (rc != BLOK_OK) {
     blok_buf_release(&out);
     blok__reply_error(r, 500, rc, "metrics: %s", blok_strerror(rc));

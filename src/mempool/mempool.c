@@ -822,15 +822,19 @@ void blok_mempool_stats(struct blok_mempool *mp, struct blok_mempool_stats *out)
   out->verified = mp->verified;
   out->refused = mp->refused_total + atomic_load(&mp->refused_early);
   pthread_mutex_unlock(&mp->mu);
-  /* Read from the workers' clocks, not timed around each check: two clock reads a batch cost
-   * the workers 2% of their time. They do little else than verify. */
-  out->workers_cpu_us = 0;
+}
+
+/* Read from the workers' clocks when asked, not timed around each check: two clock reads a
+ * batch cost the workers 2% of their time. They do little else than verify. */
+uint64_t blok_mempool_workers_cpu_us(struct blok_mempool *mp) {
+  uint64_t us = 0;
   for (size_t i = 0; i < mp->thread_count; i++) {
     clockid_t id;
     struct timespec ts;
     if (pthread_getcpuclockid(mp->threads[i], &id) == 0 && clock_gettime(id, &ts) == 0)
-      out->workers_cpu_us += (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+      us += (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
   }
+  return us;
 }
 
 /* ---- take, untake, remove ---- */
