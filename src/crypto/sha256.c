@@ -18,16 +18,10 @@
 
 static EVP_MD *g_md;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static pthread_key_t g_ctx_key;
-
-static void free_ctx(void *ctx) {
-  EVP_MD_CTX_free(ctx);
-}
 
 static void init_once(void) {
   g_md = EVP_MD_fetch(NULL, "SHA256", NULL);
   BLOK_ASSERT(g_md != NULL);
-  BLOK_ASSERT(pthread_key_create(&g_ctx_key, free_ctx) == 0);
 }
 
 static const EVP_MD *md(void) {
@@ -35,11 +29,32 @@ static const EVP_MD *md(void) {
   return g_md;
 }
 
+#if OPENSSL_VERSION_MAJOR == 3
+void blok_sha256_2(uint8_t out[BLOK_SHA256_LEN], const void *a, size_t a_len, const void *b,
+                   size_t b_len) {
+  SHA256_CTX s;
+  BLOK_ASSERT(SHA256_Init(&s) == 1);
+  BLOK_ASSERT(SHA256_Update(&s, a, a_len) == 1);
+  if (b_len > 0) BLOK_ASSERT(SHA256_Update(&s, b, b_len) == 1);
+  BLOK_ASSERT(SHA256_Final(out, &s) == 1);
+  OPENSSL_cleanse(&s, sizeof s);
+}
+#else
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_ctx_key;
 static _Thread_local EVP_MD_CTX *tl_ctx;
+
+static void free_ctx(void *ctx) {
+  EVP_MD_CTX_free(ctx);
+}
+
+static void key_once(void) {
+  BLOK_ASSERT(pthread_key_create(&g_ctx_key, free_ctx) == 0);
+}
 
 static EVP_MD_CTX *thread_ctx(void) {
   if (tl_ctx == NULL) {
-    (void)md();
+    pthread_once(&g_key_once, key_once);
     tl_ctx = EVP_MD_CTX_new();
     BLOK_ASSERT(tl_ctx != NULL);
     BLOK_ASSERT(pthread_setspecific(g_ctx_key, tl_ctx) == 0);
@@ -47,21 +62,8 @@ static EVP_MD_CTX *thread_ctx(void) {
   return tl_ctx;
 }
 
-#if OPENSSL_VERSION_MAJOR == 3
-#define BLOK_SHA256_LOW_LEVEL 1
-#endif
-
 void blok_sha256_2(uint8_t out[BLOK_SHA256_LEN], const void *a, size_t a_len, const void *b,
                    size_t b_len) {
-#ifdef BLOK_SHA256_LOW_LEVEL
-  SHA256_CTX s;
-  BLOK_ASSERT(SHA256_Init(&s) == 1);
-  BLOK_ASSERT(SHA256_Update(&s, a, a_len) == 1);
-  if (b_len > 0) BLOK_ASSERT(SHA256_Update(&s, b, b_len) == 1);
-  BLOK_ASSERT(SHA256_Final(out, &s) == 1);
-  OPENSSL_cleanse(&s, sizeof s);
-  return;
-#endif
   EVP_MD_CTX *c = thread_ctx();
   BLOK_ASSERT(EVP_DigestInit_ex2(c, md(), NULL) == 1);
   BLOK_ASSERT(EVP_DigestUpdate(c, a, a_len) == 1);
@@ -69,6 +71,7 @@ void blok_sha256_2(uint8_t out[BLOK_SHA256_LEN], const void *a, size_t a_len, co
   unsigned int n = 0;
   BLOK_ASSERT(EVP_DigestFinal_ex(c, out, &n) == 1 && n == BLOK_SHA256_LEN);
 }
+#endif
 
 void blok_sha256(uint8_t out[BLOK_SHA256_LEN], const void *data, size_t len) {
   blok_sha256_2(out, data, len, NULL, 0);
