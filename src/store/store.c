@@ -307,9 +307,8 @@ enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out) {
  * count records of SMT_REC bytes in hash order:
  *   hash[32] || kind[1] || a[32] || b[32] || va u64 BE || vb u64 BE  (a leaf's va, vb are 0)
  * A block's tens of thousands of nodes are one put instead of one each (10% of the execution
- * thread went to those), and node hashes are uniform, so a lookup guesses the record from the
- * hash's first 8 bytes and searches only around it, where a walk down a B-tree of every node
- * touched several pages.
+ * thread went to those), and node hashes are uniform, so a lookup interpolates on the hashes'
+ * first 8 bytes (block_find), where a walk down a B-tree of every node touched several pages.
  */
 #define SMT_REC       113
 #define SMT_BLOCK_MAX ((size_t)UINT32_MAX / SMT_REC) /* nodes one value holds at most */
