@@ -35,15 +35,8 @@ start() { # name
   pids+=($!)
 }
 port_of() { sed -n 's/.*event=start .*http=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/$1.log"; }
-wait_done() { # name: the demo's completion line, within 60 s
-  for _ in $(seq 1 600); do
-    grep -q '^demo: done: ' "$dir/$1.out" && return 0
-    grep -q '^demo: stopped' "$dir/$1.log" && fail "$1: $(grep '^demo: stopped' "$dir/$1.log")"
-    kill -0 "${pids[$2]}" 2>/dev/null || fail "$1: the node exited"
-    sleep 0.1
-  done
-  fail "$1: no completion line within 60 s"
-}
+. "$(dirname "$0")/lib/demo.sh" # wait_demo
+wait_done() { wait_demo "$dir/$1.out" "$dir/$1.log" "${pids[$2]}" 60; } # name, index in pids
 
 start a
 start b

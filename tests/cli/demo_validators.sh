@@ -36,12 +36,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "${#pids[@]}" = 4 ] || fail "devnet did not start four validators"
-for _ in $(seq 1 900); do
-  grep -q '^demo: done: ' "$dir/out" && break
-  kill -0 "$sup" 2>/dev/null || fail "devnet exited before the demo was done"
-  sleep 0.1
-done
-grep -q "^demo: done: $count vehicles" "$dir/out" || fail "no completion line within 90 s"
+. "$(dirname "$0")/lib/demo.sh" # wait_demo
+wait_demo "$dir/out" "$dir/err" "$sup" 90
+grep -q "^demo: done: $count vehicles" "$dir/out" || fail "the demo loaded another count"
 
 url() { echo "http://127.0.0.1:$((base + $1))"; }
 list="$dir/net/demo-vehicles.tsv"

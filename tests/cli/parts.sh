@@ -26,13 +26,8 @@ command -v jq >/dev/null || { echo "parts.sh: jq is required"; exit 1; }
 "$bin" devnet --data "$dir/net" --http 127.0.0.1:0 --demo --seed 7 --demo-vehicles 30 \
   >"$dir/out" 2>"$dir/log" &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^demo: done: ' "$dir/out" && break
-  grep -q '^demo: stopped' "$dir/log" && fail "$(grep '^demo: stopped' "$dir/log")"
-  kill -0 "$pid" 2>/dev/null || fail "the node exited"
-  sleep 0.1
-done
-grep -q '^demo: done: ' "$dir/out" || fail "no completion line within 60 s"
+. "$(dirname "$0")/lib/demo.sh" # wait_demo
+wait_demo "$dir/out" "$dir/log" "$pid" 60
 port=$(sed -n 's/.*event=start .*http=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/log")
 [ -n "$port" ] || fail "no start line"
 node="http://127.0.0.1:$port"

@@ -144,12 +144,8 @@ command -v jq >/dev/null || fail "jq is required"
 "$bin" devnet --data "$dir/demo" --http 127.0.0.1:0 --demo --seed 7 --demo-vehicles 30 \
   >"$dir/demo.out" 2>"$dir/node.log" &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^demo: done: ' "$dir/demo.out" && break
-  kill -0 "$pid" 2>/dev/null || fail "the demo node exited"
-  sleep 0.1
-done
-grep -q '^demo: done: ' "$dir/demo.out" || fail "no demo completion line within 60 s"
+. "$(dirname "$0")/lib/demo.sh" # wait_demo
+wait_demo "$dir/demo.out" "$dir/node.log" "$pid" 60
 port=$(sed -n 's/.*event=start .*http=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/node.log")
 demo_vin=$(sed -n 's/^demo: open recalls: \([0-9A-Z]\{17\}\) .*/\1/p' "$dir/demo.out")
 pads=$(sed -n 's/^demo: recall \([^ ]*\) (front brake pads.*/\1/p' "$dir/demo.out")
