@@ -25,7 +25,8 @@ enum blok_table {
   BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
   BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
   BLOK_TABLE_SMT_ROOTS = 7, /* state root hash[32] -> u64 version of its node (big-endian) */
-  BLOK_TABLE_CORE_COUNT = 8,
+  BLOK_TABLE_TXRUN = 8,     /* u64 height (big-endian) -> its block's txidx entries, not merged yet */
+  BLOK_TABLE_CORE_COUNT = 9,
 };
 
 #define BLOK_STORE_TABLES_MAX     64

@@ -21,7 +21,8 @@
 #define DEFAULT_MAP_BYTES ((size_t)64 << 20)
 
 static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {
-    "meta", "blocks", "txidx", "smt.blocks", "state", "qc", "blockhash", "smt.roots"};
+    "meta", "blocks", "txidx", "smt.blocks", "state", "qc", "blockhash", "smt.roots",
+    "txidx.recent"};
 
 struct blok_store {
   MDB_env *env;

@@ -639,12 +639,114 @@ static void test_damaged_node(void **state) {
   teardown(&w);
 }
 
+/* The id of the anchor transaction spec_anchor makes for (kp, nonce, doc). */
+static void anchor_id(const struct blok_sign_keypair *kp, uint64_t nonce, const char *doc,
+                      uint8_t id[32]) {
+  struct blok_tx tx;
+  struct blok_buf buf, pl;
+  blok_buf_init(&buf, BLOK_TX_ENCODED_MAX);
+  blok_buf_init(&pl, BLOK_TX_PAYLOAD_MAX);
+  anchor_tx(&tx, &buf, &pl, kp, "blokauto-test", nonce, doc);
+  memcpy(id, tx.id, 32);
+  blok_buf_release(&buf);
+  blok_buf_release(&pl);
+}
+
+static size_t count_runs(struct world *w, uint64_t *lowest) {
+  struct blok_txn *t;
+  struct blok_cursor *c;
+  struct blok_kv kv;
+  static const uint8_t first[8];
+  size_t n = 0;
+  assert_int_equal(blok_store_read_begin(w->store, &t), BLOK_OK);
+  assert_int_equal(blok_cursor_open(t, BLOK_TABLE_TXRUN, &c), BLOK_OK);
+  enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv);
+  for (; rc == BLOK_OK; rc = blok_cursor_next(c, &kv))
+    if (n++ == 0) *lowest = blok_store_u64_from_key(kv.key);
+  assert_int_equal(rc, BLOK_ENOTFOUND);
+  blok_cursor_close(c);
+  blok_store_read_end(t);
+  return n;
+}
+
+struct run_damage {
+  uint64_t height;
+  size_t cut; /* bytes taken off the run's end */
+};
+
+static enum blok_err damage_run_fn(struct blok_txn *t, void *arg) {
+  const struct run_damage *d = arg;
+  uint8_t k[8], copy[4096];
+  const uint8_t *v;
+  size_t n;
+  blok_store_u64_key(k, d->height);
+  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_TXRUN, k, 8, &v, &n));
+  if (n > sizeof copy || n < d->cut) return BLOK_ETOOLONG;
+  memcpy(copy, v, n);
+  return blok_txn_put(t, BLOK_TABLE_TXRUN, k, 8, copy, n - d->cut);
+}
+
+/*
+ * The transaction index in two levels: 40 blocks of one to three transactions; each block's
+ * entries wait in a run until a height divisible by 16 moves them into txidx, so after height
+ * 40 only the runs of 33..40 are left, and every transaction is found at its height and
+ * position, from a run or from txidx, also after reopening. A damaged run is BLOK_EFORMAT, not
+ * a wrong location.
+ */
+static void test_txidx_runs(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  enum { BLOCKS = 40, PER_MAX = 3 };
+  static uint8_t ids[BLOCKS][PER_MAX][32];
+  uint64_t nonce = 1;
+  for (uint64_t h = 1; h <= BLOCKS; h++) {
+    struct blok_exec *x = spec_block(&w, NULL, w.g.time_ms + 1000 * h, h);
+    for (size_t i = 0; i < 1 + h % PER_MAX; i++, nonce++) {
+      char doc[32];
+      snprintf(doc, sizeof doc, "run %llu.%zu", (unsigned long long)h, i);
+      spec_anchor(x, &w.maker, nonce, doc);
+      anchor_id(&w.maker, nonce, doc, ids[h - 1][i]);
+    }
+    struct blok_header hh;
+    assert_int_equal(blok_exec_finish(x, &hh), BLOK_OK);
+    commit_spec(&w, x, &hh);
+    blok_exec_free(x);
+    uint64_t lowest = 0;
+    size_t runs = count_runs(&w, &lowest);
+    assert_int_equal(runs, h % 16);
+    if (runs) assert_int_equal(lowest, h - h % 16 + 1);
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint64_t h = 1; h <= BLOCKS; h++)
+      for (size_t i = 0; i < 1 + h % PER_MAX; i++) {
+        struct blok_tx_location loc;
+        assert_int_equal(blok_ledger_tx(w.l, ids[h - 1][i], &loc), BLOK_OK);
+        assert_int_equal(loc.height, h);
+        assert_int_equal(loc.position, i);
+        assert_int_equal(loc.result.code, BLOK_OK);
+      }
+    uint8_t unknown[32] = {7};
+    struct blok_tx_location loc;
+    assert_int_equal(blok_ledger_tx(w.l, unknown, &loc), BLOK_ENOTFOUND);
+    close_world(&w);
+    open_world(&w, "blokauto-test", BLOK_OK);
+  }
+  struct run_damage d = {.height = 38, .cut = 3};
+  assert_int_equal(blok_store_write(w.store, damage_run_fn, &d), BLOK_OK);
+  struct blok_tx_location loc;
+  assert_int_equal(blok_ledger_tx(w.l, ids[37][2], &loc), BLOK_EFORMAT); /* the last entry */
+  close_world(&w);
+  teardown(&w);
+}
+
 static enum blok_err set_format(struct blok_txn *t, void *arg) {
   return blok_txn_put(t, BLOK_TABLE_META, "format", 6, arg, 1);
 }
 
 /* A folder of storage format 2 (state-tree nodes one per LMDB entry) is refused, not misread;
- * format 3 opens. */
+ * one of format 3 (the same layout, with no transaction index runs) opens and is marked 4. */
 static void test_store_format(void **state) {
   (void)state;
   static struct world w;
@@ -662,6 +764,14 @@ static void test_store_format(void **state) {
   assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
   blok_store_close(w.store);
   open_world(&w, "blokauto-test", BLOK_OK);
+  struct blok_txn *t;
+  const uint8_t *v;
+  size_t n;
+  assert_int_equal(blok_store_read_begin(w.store, &t), BLOK_OK);
+  assert_int_equal(blok_txn_get(t, BLOK_TABLE_META, "format", 6, &v, &n), BLOK_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(v[0], 4);
+  blok_store_read_end(t);
   close_world(&w);
   teardown(&w);
 }
@@ -670,6 +780,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_store_format),
       cmocka_unit_test(test_damaged_node),
+      cmocka_unit_test(test_txidx_runs),
       cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_speculative),
       cmocka_unit_test(test_grow_with_open_views),
