@@ -149,63 +149,47 @@ struct run_ref {
   const uint8_t *id, *entry;
   size_t len;
   uint64_t height;
+  size_t at; /* the entry's offset in a run being built; its order among those being merged */
 };
 
+/* By id, then height, then place: ids are unique in a chain, but the order stays total. */
 static int ref_by_id(const void *a, const void *b) {
   const struct run_ref *x = a, *y = b;
   int c = memcmp(x->id, y->id, 32);
   if (c != 0) return c;
-  return x->height < y->height ? -1 : x->height > y->height;
-}
-
-struct id_ref {
-  const uint8_t *id;
-  size_t i;
-};
-
-static int id_ref_cmp(const void *a, const void *b) {
-  const struct id_ref *x = a, *y = b;
-  int c = memcmp(x->id, y->id, 32);
-  return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+  if (x->height != y->height) return x->height < y->height ? -1 : 1;
+  return (x->at > y->at) - (x->at < y->at);
 }
 
 /* The block's run: its entries encoded in block order, the records sorted by id in front. */
 static enum blok_err put_run(struct blok_txn *t, const struct blok_exec *x) {
   size_t n = x->h.tx_count;
-  struct blok_buf entries, run;
-  blok_buf_init(&entries, n * TXIDX_VALUE_MAX);
+  struct blok_buf run;
   blok_buf_init(&run, 4 + n * (TXRUN_REC + TXIDX_VALUE_MAX));
-  struct id_ref *ids = malloc(n * sizeof *ids);
-  size_t *offs = malloc((n + 1) * sizeof *offs);
-  enum blok_err rc = ids && offs ? BLOK_OK : BLOK_ENOMEM;
+  struct run_ref *refs = malloc(n * sizeof *refs);
+  enum blok_err rc = refs ? blok_buf_reserve(&run, 4 + n * TXRUN_REC) : BLOK_ENOMEM;
+  if (rc == BLOK_OK) run.len = 4 + n * TXRUN_REC; /* the records, filled in below */
+  size_t base = run.len;
   for (size_t i = 0; rc == BLOK_OK && i < n; i++) {
-    offs[i] = entries.len;
-    ids[i] = (struct id_ref){x->results[i].id, i};
-    rc = txidx_entry(&entries, x->h.height, (uint32_t)i, &x->results[i].r);
+    size_t off = run.len;
+    rc = txidx_entry(&run, x->h.height, (uint32_t)i, &x->results[i].r);
+    refs[i] = (struct run_ref){
+        .id = x->results[i].id, .len = run.len - off, .height = x->h.height, .at = off};
   }
   if (rc == BLOK_OK) {
-    offs[n] = entries.len;
-    qsort(ids, n, sizeof *ids, id_ref_cmp);
-    rc = blok_buf_reserve(&run, 4 + n * TXRUN_REC + entries.len);
-  }
-  if (rc == BLOK_OK) {
+    qsort(refs, n, sizeof *refs, ref_by_id);
     le32_put(run.data, n);
     for (size_t k = 0; k < n; k++) {
       uint8_t *r = run.data + 4 + k * TXRUN_REC;
-      size_t i = ids[k].i;
-      memcpy(r, ids[k].id, 32);
-      le32_put(r + 32, offs[i]);
-      le32_put(r + 36, offs[i + 1] - offs[i]);
+      memcpy(r, refs[k].id, 32);
+      le32_put(r + 32, refs[k].at - base);
+      le32_put(r + 36, refs[k].len);
     }
-    memcpy(run.data + 4 + n * TXRUN_REC, entries.data, entries.len);
-    run.len = 4 + n * TXRUN_REC + entries.len;
     uint8_t hk[8];
     blok_store_u64_key(hk, x->h.height);
     rc = blok_txn_put(t, BLOK_TABLE_TXRUN, hk, 8, run.data, run.len);
   }
-  free(ids);
-  free(offs);
-  blok_buf_release(&entries);
+  free(refs);
   blok_buf_release(&run);
   return rc;
 }
@@ -247,6 +231,7 @@ static enum blok_err merge_runs(struct blok_txn *t) {
     for (size_t i = 0; rc == BLOK_OK && i < n; i++, k++) {
       refs[k].id = run_id(v, i);
       refs[k].height = height;
+      refs[k].at = k;
       rc = run_entry(v, len, n, i, &refs[k].entry, &refs[k].len);
     }
     at += 16 + len;
