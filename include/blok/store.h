@@ -25,7 +25,7 @@ enum blok_table {
   BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
   BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
   BLOK_TABLE_SMT_ROOTS = 7, /* state root hash[32] -> u64 version of its node (big-endian) */
-  BLOK_TABLE_TXRUN = 8,     /* u64 height (big-endian) -> its block's txidx entries, not merged yet */
+  BLOK_TABLE_TXRUN = 8, /* u64 height (big-endian) -> its block's txidx entries, not merged yet */
   BLOK_TABLE_CORE_COUNT = 9,
 };
 
@@ -98,16 +98,18 @@ BLOK_WUR enum blok_err blok_cursor_next(struct blok_cursor *c, struct blok_kv *o
 BLOK_WUR enum blok_err blok_cursor_prev(struct blok_cursor *c, struct blok_kv *out);
 BLOK_WUR enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out);
 
-/* A state-tree node store over the transaction's SMT tables (nodes, and roots' versions). */
+/* A state-tree node store over the transaction's SMT tables (nodes, and where roots are). Its
+ * puts, all of one version in a transaction (BLOK_EINVAL otherwise), go to memory and are
+ * written by blok_txn_smt_put_nodes when the transaction commits. */
 void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out);
-/* Writes a memory store's nodes (docs/PROTOCOL.md, "Storage": one value per version, merged
- * with what that version holds already). A write transaction's blok_txn_smt_store puts go the
- * same way when it commits. */
-BLOK_WUR enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t,
+/* Writes a memory store's nodes, all put at version (BLOK_EINVAL otherwise), as that version's
+ * value, each at the slot the memory store gave it (docs/PROTOCOL.md, "Storage"). A version
+ * is written once: BLOK_EDUPLICATE when it has nodes already. */
+BLOK_WUR enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t, uint64_t version,
                                               const struct blok_smt_memstore *m);
-/* Records the version of a root's node (the ledger does, for each block's new root). */
+/* Records where a root's node is (the ledger does, for each block's new root). */
 BLOK_WUR enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32],
-                                         uint64_t version);
+                                         struct blok_smt_at at);
 
 /* Big-endian u64, the key form of heights. */
 void blok_store_u64_key(uint8_t out[8], uint64_t v);

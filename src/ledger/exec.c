@@ -328,47 +328,48 @@ size_t blok_exec_failed_count(const struct blok_exec *x) {
 /* State-tree nodes: this block's and its uncommitted ancestors' in memory, older ones in
  * LMDB. A node's version is the height of the block that wrote it (a node is never written
  * again under another: a hoisted leaf keeps its version), so only that block's memory store
- * can hold it; heights fall along the chain. */
-static enum blok_err layered_get(void *ctx, uint64_t version, const uint8_t hash[32],
+ * can hold it, at the slot it gave (the one the commit writes it at); heights fall along the
+ * chain. */
+static enum blok_err layered_get(void *ctx, struct blok_smt_at at, const uint8_t hash[32],
                                  struct blok_smt_node *out) {
   struct blok_exec *x = ctx;
-  for (const struct blok_exec *p = x; p != NULL && p->h.height >= version; p = p->parent) {
-    if (p->h.height != version) continue;
+  for (const struct blok_exec *p = x; p != NULL && p->h.height >= at.version; p = p->parent) {
+    if (p->h.height != at.version) continue;
     struct blok_smt_store mem;
     blok_smt_memstore_bind(p->smt_new, &mem);
-    enum blok_err rc = mem.get(mem.ctx, version, hash, out);
+    enum blok_err rc = mem.get(mem.ctx, at, hash, out);
     if (rc != BLOK_ENOTFOUND) return rc;
   }
   struct blok_txn *t;
   struct blok_smt_store disk;
   BLOK_TRY(blok__exec_view(x, &t));
   blok_txn_smt_store(t, &disk);
-  BLOK_TRY(disk.get(disk.ctx, version, hash, out));
+  BLOK_TRY(disk.get(disk.ctx, at, hash, out));
   return blok_smt_node_check(hash, out); /* only what comes from disk needs it */
 }
 
 static enum blok_err layered_put(void *ctx, uint64_t version, const uint8_t hash[32],
-                                 const struct blok_smt_node *n) {
+                                 const struct blok_smt_node *n, uint32_t *slot) {
   struct blok_exec *x = ctx;
   struct blok_smt_store mem;
   blok_smt_memstore_bind(x->smt_new, &mem);
-  return mem.put(mem.ctx, version, hash, n);
+  return mem.put(mem.ctx, version, hash, n, slot);
 }
 
-/* The parent's root: in memory (an uncommitted ancestor wrote it: any version reads it), or
- * committed, with its version recorded. */
-static enum blok_err layered_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
+/* The parent's root: in memory (an uncommitted ancestor wrote it), or committed, with where it
+ * is recorded. */
+static enum blok_err layered_root_at(void *ctx, const uint8_t root[32], struct blok_smt_at *at) {
   struct blok_exec *x = ctx;
   for (const struct blok_exec *p = x->parent; p != NULL; p = p->parent)
     if (memcmp(p->h.state_root, root, 32) == 0) {
-      *version = p->root_version;
+      *at = p->root_at;
       return BLOK_OK;
     }
   struct blok_txn *t;
   struct blok_smt_store disk;
   BLOK_TRY(blok__exec_view(x, &t));
   blok_txn_smt_store(t, &disk);
-  return disk.root_version(disk.ctx, root, version);
+  return disk.root_at(disk.ctx, root, at);
 }
 
 static enum blok_err state_root(struct blok_exec *x, const uint8_t parent_root[32]) {
@@ -389,9 +390,9 @@ static enum blok_err state_root(struct blok_exec *x, const uint8_t parent_root[3
                              .checked = true, /* layered_get checks what it reads from disk */
                              .get = layered_get,
                              .put = layered_put,
-                             .root_version = layered_root_version};
+                             .root_at = layered_root_at};
   enum blok_err rc =
-      blok_smt_update(&s, parent_root, w, n, x->h.height, x->h.state_root, &x->root_version);
+      blok_smt_update(&s, parent_root, w, n, x->h.height, x->h.state_root, &x->root_at);
   free(w);
   free(sorted);
   return rc;

@@ -18,10 +18,12 @@
 #define META_HEAD   "head"
 #define META_FORMAT "format"
 /* The storage layout's version (docs/PROTOCOL.md, "Storage"); 2: state-tree nodes by
- * (version, hash); 3: a version's nodes in one value; 4: the transaction index in two levels.
- * A folder of format 3 is format 4 with no runs, and is marked 4 when opened; one of another
- * format is refused, not misread. */
-#define STORE_FORMAT    4
+ * (version, hash); 3: a version's nodes in one value; 4: the transaction index in two levels;
+ * 5: a version's nodes in slot order, each parent holding its children's slots. Format 5
+ * still reads what 3 and 4 wrote (sorted values, a root's version alone, no txidx runs), so a
+ * folder of format 3 or 4 is marked 5 when opened; one of another format is refused, not
+ * misread. */
+#define STORE_FORMAT    5
 #define TXIDX_VALUE_MAX (8 + 4 + 4 + 4 + BLOK_WHY_MAX)
 /*
  * The transaction index in two levels (docs/PROTOCOL.md, "Storage"). A commit writes its
@@ -60,14 +62,14 @@ struct commit {
   struct blok_buf block; /* header || list of transactions */
 };
 
-/* The block's new state-tree nodes, in one value (blok_txn_smt_put_nodes), and the new root's
- * version. */
+/* The block's new state-tree nodes, in one value (blok_txn_smt_put_nodes), and where the new
+ * root is. */
 static enum blok_err write_nodes(struct blok_txn *t, struct blok_exec *x) {
-  BLOK_TRY(blok_txn_smt_put_nodes(t, x->smt_new));
+  BLOK_TRY(blok_txn_smt_put_nodes(t, x->h.height, x->smt_new));
   if (memcmp(x->h.state_root, x->base_root, 32) == 0 ||
       memcmp(x->h.state_root, blok_smt_empty_root, 32) == 0)
     return BLOK_OK;
-  return blok_txn_smt_root(t, x->h.state_root, x->root_version);
+  return blok_txn_smt_root(t, x->h.state_root, x->root_at);
 }
 
 static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
@@ -221,7 +223,8 @@ static enum blok_err merge_runs(struct blok_txn *t) {
   blok_cursor_close(c);
   if (rc == BLOK_ENOTFOUND) rc = BLOK_OK;
   struct run_ref *refs = NULL;
-  if (rc == BLOK_OK && total > 0) rc = (refs = malloc(total * sizeof *refs)) ? BLOK_OK : BLOK_ENOMEM;
+  if (rc == BLOK_OK && total > 0)
+    rc = (refs = malloc(total * sizeof *refs)) ? BLOK_OK : BLOK_ENOMEM;
   size_t k = 0;
   for (size_t at = 0, r = 0; rc == BLOK_OK && r < runs; r++) {
     uint64_t height = blok_store_u64_from_key(all.data + at);
@@ -407,7 +410,7 @@ static enum blok_err check_format(struct blok_ledger *l, struct blok_why *why) {
   unsigned format = rc == BLOK_OK && n == 1 ? v[0] : 1; /* format 1 wrote no marker */
   blok_store_read_end(t);
   if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
-  if (format == 3) { /* the same layout with no runs waiting */
+  if (format == 3 || format == 4) { /* what they wrote, format 5 reads */
     uint8_t f = STORE_FORMAT;
     return blok_store_write(l->store, put_format, &f);
   }

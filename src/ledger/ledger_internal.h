@@ -56,8 +56,8 @@ struct blok_exec {
   struct blok_exec *parent;
   struct blok_exec *live_prev, *live_next; /* the ledger's list of executions */
   uint8_t base_root[32];                   /* the state root this block builds on */
-  uint64_t root_version; /* the version of the new state root's node (once finished) */
-  uint8_t hash[32];      /* the header's hash, once finished */
+  struct blok_smt_at root_at;              /* where the new state root's node is (once finished) */
+  uint8_t hash[32];                        /* the header's hash, once finished */
   bool committed;
   bool orphaned; /* its parent was freed uncommitted: it can never be committed */
   struct blok_header h;

@@ -16,13 +16,14 @@ const uint8_t blok_smt_empty_root[32] = {0};
 
 enum { PREFIX_LEAF = 0x02, PREFIX_NODE = 0x03, KIND_UNKNOWN = 0xFF };
 
-/* A subtree as the update sees it: its hash, the version its node was written at and, when
- * known, its kind. */
+/* A subtree as the update sees it: its hash, where its node is and, when known, its kind. */
 struct sub {
   uint8_t hash[32];
-  uint64_t version;
+  struct blok_smt_at at;
   uint8_t kind;
 };
+
+static const struct blok_smt_at nowhere = {0, BLOK_SMT_SLOT_NONE};
 
 /* What one update writes: new nodes go to the store at `version`. */
 struct upd {
@@ -68,38 +69,39 @@ enum blok_err blok_smt_node_check(const uint8_t hash[32], const struct blok_smt_
 /* Loads the node under hash; the zero hash is the empty subtree and is never stored. A node
  * the store returns must hash to the hash it was asked for: a damaged store is reported, not
  * trusted (unless the store checked it already). */
-static enum blok_err load(const struct blok_smt_store *s, uint64_t version, const uint8_t hash[32],
-                          struct blok_smt_node *out) {
+static enum blok_err load(const struct blok_smt_store *s, struct blok_smt_at at,
+                          const uint8_t hash[32], struct blok_smt_node *out) {
   if (is_zero(hash)) {
     out->kind = BLOK_SMT_EMPTY;
     return BLOK_OK;
   }
-  BLOK_TRY(s->get(s->ctx, version, hash, out));
+  BLOK_TRY(s->get(s->ctx, at, hash, out));
   if (out->kind != BLOK_SMT_LEAF && out->kind != BLOK_SMT_INTERNAL) return BLOK_EFORMAT;
   return s->checked ? BLOK_OK : blok_smt_node_check(hash, out);
 }
 
 static enum blok_err put_leaf(const struct upd *u, const uint8_t key[32],
                               const uint8_t value_hash[32], struct sub *out) {
-  struct blok_smt_node n = {.kind = BLOK_SMT_LEAF};
+  struct blok_smt_node n = {
+      .kind = BLOK_SMT_LEAF, .sa = BLOK_SMT_SLOT_NONE, .sb = BLOK_SMT_SLOT_NONE};
   memcpy(n.a, key, 32);
   memcpy(n.b, value_hash, 32);
   blok_smt_leaf_hash(out->hash, key, value_hash);
   out->kind = BLOK_SMT_LEAF;
-  out->version = u->version;
-  return u->s->put(u->s->ctx, u->version, out->hash, &n);
+  out->at.version = u->version;
+  return u->s->put(u->s->ctx, u->version, out->hash, &n, &out->at.slot);
 }
 
 static enum blok_err resolve_kind(const struct blok_smt_store *s, struct sub *x) {
   if (x->kind != KIND_UNKNOWN) return BLOK_OK;
   struct blok_smt_node n;
-  BLOK_TRY(load(s, x->version, x->hash, &n));
+  BLOK_TRY(load(s, x->at, x->hash, &n));
   x->kind = n.kind;
   return BLOK_OK;
 }
 
 /* Joins two sibling subtrees into their parent, hoisting a lone leaf over an empty sibling
- * (it keeps the version it was written at: it is not written again). */
+ * (it keeps its version and slot: it is not written again). */
 static enum blok_err combine(const struct upd *u, struct sub *l, struct sub *r, struct sub *out) {
   bool l_empty = is_zero(l->hash), r_empty = is_zero(r->hash);
   if (l_empty || r_empty) {
@@ -110,13 +112,17 @@ static enum blok_err combine(const struct upd *u, struct sub *l, struct sub *r, 
       return BLOK_OK;
     }
   }
-  struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL, .va = l->version, .vb = r->version};
+  struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL,
+                            .va = l->at.version,
+                            .vb = r->at.version,
+                            .sa = l->at.slot,
+                            .sb = r->at.slot};
   memcpy(n.a, l->hash, 32);
   memcpy(n.b, r->hash, 32);
   blok_smt_node_hash(out->hash, l->hash, r->hash);
   out->kind = BLOK_SMT_INTERNAL;
-  out->version = u->version;
-  return u->s->put(u->s->ctx, u->version, out->hash, &n);
+  out->at.version = u->version;
+  return u->s->put(u->s->ctx, u->version, out->hash, &n, &out->at.slot);
 }
 
 /* First index in items[0..n) whose key has bit 1 at depth (the keys share their first
@@ -134,7 +140,7 @@ static enum blok_err build(const struct upd *u, unsigned depth, const struct blo
   if (n == 0) {
     memset(out->hash, 0, 32);
     out->kind = BLOK_SMT_EMPTY;
-    out->version = 0;
+    out->at = nowhere;
     return BLOK_OK;
   }
   if (n == 1) return put_leaf(u, items[0].key, items[0].value_hash, out);
@@ -185,11 +191,11 @@ static enum blok_err update(const struct upd *u, const struct sub *at, unsigned 
     return BLOK_OK;
   }
   struct blok_smt_node node;
-  BLOK_TRY(load(u->s, at->version, at->hash, &node));
+  BLOK_TRY(load(u->s, at->at, at->hash, &node));
   if (node.kind != BLOK_SMT_INTERNAL) return rebuild_terminal(u, depth, &node, w, n, out);
   if (depth >= BLOK_SMT_DEPTH_MAX) return BLOK_EFORMAT; /* a store that loops */
   size_t m = split_at(w, n, depth);
-  struct sub l = {.version = node.va}, r = {.version = node.vb}, nl, nr;
+  struct sub l = {.at = {node.va, node.sa}}, r = {.at = {node.vb, node.sb}}, nl, nr;
   memcpy(l.hash, node.a, 32);
   memcpy(r.hash, node.b, 32);
   BLOK_TRY(update(u, &l, depth + 1, w, m, &nl));
@@ -197,18 +203,18 @@ static enum blok_err update(const struct upd *u, const struct sub *at, unsigned 
   return combine(u, &nl, &nr, out);
 }
 
-/* The version the root's node was written at (none for the empty tree). */
+/* Where the root's node is (nowhere for the empty tree). */
 static enum blok_err root_of(const struct blok_smt_store *s, const uint8_t root[32],
                              struct sub *out) {
   memcpy(out->hash, root, 32);
-  out->version = 0;
+  out->at = nowhere;
   out->kind = KIND_UNKNOWN;
-  return is_zero(root) ? BLOK_OK : s->root_version(s->ctx, root, &out->version);
+  return is_zero(root) ? BLOK_OK : s->root_at(s->ctx, root, &out->at);
 }
 
 enum blok_err blok_smt_update(const struct blok_smt_store *s, const uint8_t root[32],
                               const struct blok_smt_write *writes, size_t n, uint64_t version,
-                              uint8_t new_root[32], uint64_t *new_root_version) {
+                              uint8_t new_root[32], struct blok_smt_at *new_root_at) {
   for (size_t i = 1; i < n; i++)
     if (memcmp(writes[i - 1].key, writes[i].key, 32) >= 0) return BLOK_EINVAL;
   struct sub at, out;
@@ -216,7 +222,7 @@ enum blok_err blok_smt_update(const struct blok_smt_store *s, const uint8_t root
   BLOK_TRY(root_of(s, root, &at));
   BLOK_TRY(update(&u, &at, 0, writes, n, &out));
   memcpy(new_root, out.hash, 32);
-  *new_root_version = out.version;
+  *new_root_at = out.at;
   return BLOK_OK;
 }
 
@@ -227,7 +233,7 @@ static enum blok_err walk(const struct blok_smt_store *s, const uint8_t root[32]
   struct sub at;
   BLOK_TRY(root_of(s, root, &at));
   for (unsigned depth = 0;; depth++) {
-    BLOK_TRY(load(s, at.version, at.hash, end));
+    BLOK_TRY(load(s, at.at, at.hash, end));
     if (end->kind != BLOK_SMT_INTERNAL) {
       if (p) p->depth = (uint16_t)depth;
       return BLOK_OK;
@@ -236,7 +242,8 @@ static enum blok_err walk(const struct blok_smt_store *s, const uint8_t root[32]
     int b = key_bit(key, depth);
     if (p) memcpy(p->siblings[depth], b ? end->a : end->b, 32);
     memcpy(at.hash, b ? end->b : end->a, 32);
-    at.version = b ? end->vb : end->va;
+    at.at.version = b ? end->vb : end->va;
+    at.at.slot = b ? end->sb : end->sa;
   }
 }
 

@@ -5,7 +5,8 @@
  * finds them by hash. A slot holds 32 bits of the hash (a tag) and the node's position, so a
  * miss is decided inside the index without touching the nodes: a block puts tens of thousands
  * of nodes, and an index of 8-byte entries stays in cache where a table of whole nodes did not.
- * Node hashes are uniformly distributed, so their bytes are the table hash.
+ * Node hashes are uniformly distributed, so their bytes are the table hash. A node's slot is
+ * its position: a get with the slot goes straight to it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,7 @@ static uint64_t *find(const struct blok_smt_memstore *m, const uint8_t hash[32])
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
     uint64_t s = m->slots[i];
     if (s == 0) return &m->slots[i];
-    if (s >> 32 == tag && memcmp(at(m, (uint32_t)s - 1)->hash, hash, 32) == 0)
-      return &m->slots[i];
+    if (s >> 32 == tag && memcmp(at(m, (uint32_t)s - 1)->hash, hash, 32) == 0) return &m->slots[i];
   }
 }
 
@@ -64,10 +64,13 @@ static enum blok_err grow_index(struct blok_smt_memstore *m) {
   return BLOK_OK;
 }
 
-static enum blok_err mem_get(void *ctx, uint64_t version, const uint8_t hash[32],
+static enum blok_err mem_get(void *ctx, struct blok_smt_at where, const uint8_t hash[32],
                              struct blok_smt_node *out) {
   struct blok_smt_memstore *m = ctx;
-  (void)version;
+  if (where.slot < m->count && memcmp(at(m, where.slot)->hash, hash, 32) == 0) {
+    *out = at(m, where.slot)->node;
+    return BLOK_OK;
+  }
   uint64_t s = *find(m, hash);
   if (s == 0) return BLOK_ENOTFOUND;
   *out = at(m, (uint32_t)s - 1)->node;
@@ -75,12 +78,15 @@ static enum blok_err mem_get(void *ctx, uint64_t version, const uint8_t hash[32]
 }
 
 static enum blok_err mem_put(void *ctx, uint64_t version, const uint8_t hash[32],
-                             const struct blok_smt_node *n) {
+                             const struct blok_smt_node *n, uint32_t *where) {
   struct blok_smt_memstore *m = ctx;
   if (m->count >= UINT32_MAX - 1) return BLOK_EFULL;
   if ((m->count + 1) * 2 > m->cap) BLOK_TRY(grow_index(m));
   uint64_t *slot = find(m, hash);
-  if (*slot != 0) return BLOK_OK;
+  if (*slot != 0) {
+    *where = (uint32_t)*slot - 1;
+    return BLOK_OK;
+  }
   if (m->count == m->chunk_count * CHUNK) {
     if (m->chunk_count == m->chunks_cap) {
       size_t cap = m->chunks_cap ? m->chunks_cap * 2 : 16;
@@ -98,7 +104,7 @@ static enum blok_err mem_put(void *ctx, uint64_t version, const uint8_t hash[32]
   e->version = version;
   e->node = *n;
   *slot = tag_of(hash) << 32 | (m->count + 1);
-  m->count++;
+  *where = (uint32_t)m->count++;
   return BLOK_OK;
 }
 
@@ -129,11 +135,12 @@ void blok_smt_memstore_clear(struct blok_smt_memstore *m) {
   m->count = 0;
 }
 
-/* Any version will do: gets ignore it. */
-static enum blok_err mem_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
-  (void)ctx;
-  (void)root;
-  *version = 0;
+/* Any version will do (gets ignore it), and the slot is the root's position. */
+static enum blok_err mem_root_at(void *ctx, const uint8_t root[32], struct blok_smt_at *where) {
+  struct blok_smt_memstore *m = ctx;
+  uint64_t s = *find(m, root);
+  where->version = 0;
+  where->slot = s == 0 ? BLOK_SMT_SLOT_NONE : (uint32_t)s - 1;
   return BLOK_OK;
 }
 
@@ -142,7 +149,7 @@ void blok_smt_memstore_bind(struct blok_smt_memstore *m, struct blok_smt_store *
   s->checked = true; /* it holds what this process put */
   s->get = mem_get;
   s->put = mem_put;
-  s->root_version = mem_root_version;
+  s->root_at = mem_root_at;
 }
 
 size_t blok_smt_memstore_count(const struct blok_smt_memstore *m) {

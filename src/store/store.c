@@ -21,8 +21,8 @@
 #define DEFAULT_MAP_BYTES ((size_t)64 << 20)
 
 static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {
-    "meta", "blocks", "txidx", "smt.blocks", "state", "qc", "blockhash", "smt.roots",
-    "txidx.recent"};
+    "meta", "blocks",    "txidx",     "smt.blocks",  "state",
+    "qc",   "blockhash", "smt.roots", "txidx.recent"};
 
 struct blok_store {
   MDB_env *env;
@@ -39,8 +39,9 @@ struct blok_txn {
   struct blok_store *s;
   MDB_txn *txn;
   /* State-tree nodes put one by one in a write transaction (blok_txn_smt_store), written as
-   * blocks of nodes when it commits. NULL until the first. */
+   * blocks of nodes when it commits. NULL until the first; all of stage_version. */
   struct blok_smt_memstore *stage;
+  uint64_t stage_version;
 };
 
 struct blok_cursor {
@@ -181,7 +182,7 @@ static enum blok_err write_once(struct blok_store *s, blok_store_write_fn fn, vo
   int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
   if (rc != MDB_SUCCESS) return from_mdb(rc);
   enum blok_err err = fn(&t, arg);
-  if (err == BLOK_OK && t.stage != NULL) err = blok_txn_smt_put_nodes(&t, t.stage);
+  if (err == BLOK_OK && t.stage != NULL) err = blok_txn_smt_put_nodes(&t, t.stage_version, t.stage);
   blok_smt_memstore_free(t.stage);
   if (err != BLOK_OK) {
     mdb_txn_abort(t.txn);
@@ -304,48 +305,79 @@ enum blok_err blok_cursor_last(struct blok_cursor *c, struct blok_kv *out) {
 
 /*
  * State-tree nodes (docs/PROTOCOL.md, "Storage"): one value per version (the height of the
- * block that wrote them), key u64 version big-endian, value u32 count (little-endian) then
- * count records of SMT_REC bytes in hash order:
- *   hash[32] || kind[1] || a[32] || b[32] || va u64 BE || vb u64 BE  (a leaf's va, vb are 0)
- * A block's tens of thousands of nodes are one put instead of one each (10% of the execution
- * thread went to those), and node hashes are uniform, so a lookup interpolates on the hashes'
- * first 8 bytes (block_find), where a walk down a B-tree of every node touched several pages.
+ * block that wrote them), key u64 version big-endian. A block's tens of thousands of nodes are
+ * one put instead of one each (10% of the execution thread went to those). The value is a u32
+ * (little-endian) then records, in one of two layouts:
+ *
+ *   slotted (bit 31 of the u32 set; what this code writes): count = the low 31 bits, then count
+ *   records of SLOT_REC bytes in slot order (the order the block made them in):
+ *     hash[32] || kind[1] || a[32] || b[32] || va u64 BE || vb u64 BE || sa u32 BE || sb u32 BE
+ *   A parent holds its children's slots, so a lookup is one read at slot * SLOT_REC (and a
+ *   check of the hash there), where a search of a block's megabytes cost several cache misses.
+ *
+ *   sorted (bit 31 clear; storage format 4 and older wrote it): count records of SMT_REC bytes
+ *   in hash order, hash || kind || a || b || va || vb as above. A node's slot is its place in
+ *   that order; a lookup by hash alone interpolates on the hashes' first 8 bytes (block_find).
+ *
+ * A leaf's va, vb are 0 and its sa, sb NONE.
  */
-#define SMT_REC       113
-#define SMT_BLOCK_MAX ((size_t)UINT32_MAX / SMT_REC) /* nodes one value holds at most */
+#define SMT_REC        113
+#define SLOT_REC       121
+#define SLOTTED        0x80000000u
+#define SLOT_BLOCK_MAX ((size_t)(SLOTTED - 1) / SLOT_REC) /* nodes one value holds at most */
 
-struct rec_ref {
-  uint64_t version, prefix;
-  const uint8_t *hash;
-  const struct blok_smt_node *node;
-};
+static uint32_t u32_be(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void u32_be_put(uint8_t *p, uint32_t v) {
+  for (int i = 3; i >= 0; i--) {
+    p[i] = (uint8_t)v;
+    v >>= 8;
+  }
+}
 
 static void rec_encode(uint8_t *r, const uint8_t hash[32], const struct blok_smt_node *n) {
+  bool inner = n->kind == BLOK_SMT_INTERNAL;
   memcpy(r, hash, 32);
   r[32] = n->kind;
   memcpy(r + 33, n->a, 32);
   memcpy(r + 65, n->b, 32);
-  blok_store_u64_key(r + 97, n->kind == BLOK_SMT_INTERNAL ? n->va : 0);
-  blok_store_u64_key(r + 105, n->kind == BLOK_SMT_INTERNAL ? n->vb : 0);
+  blok_store_u64_key(r + 97, inner ? n->va : 0);
+  blok_store_u64_key(r + 105, inner ? n->vb : 0);
+  u32_be_put(r + 113, inner ? n->sa : BLOK_SMT_SLOT_NONE);
+  u32_be_put(r + 117, inner ? n->sb : BLOK_SMT_SLOT_NONE);
 }
 
-static enum blok_err rec_decode(const uint8_t *r, struct blok_smt_node *out) {
+/* Decodes a record of either layout (slots NONE in a sorted one, which has none). */
+static enum blok_err rec_decode(const uint8_t *r, bool slotted, struct blok_smt_node *out) {
   out->kind = r[32];
   if (out->kind != BLOK_SMT_INTERNAL && out->kind != BLOK_SMT_LEAF) return BLOK_EFORMAT;
   memcpy(out->a, r + 33, 32);
   memcpy(out->b, r + 65, 32);
   out->va = blok_store_u64_from_key(r + 97);
   out->vb = blok_store_u64_from_key(r + 105);
+  out->sa = slotted ? u32_be(r + 113) : BLOK_SMT_SLOT_NONE;
+  out->sb = slotted ? u32_be(r + 117) : BLOK_SMT_SLOT_NONE;
   return BLOK_OK;
 }
 
-static size_t block_count(const uint8_t *v, size_t len, enum blok_err *rc) {
-  *rc = BLOK_EFORMAT;
-  if (len < 4) return 0;
-  size_t n = (size_t)v[0] | (size_t)v[1] << 8 | (size_t)v[2] << 16 | (size_t)v[3] << 24;
-  if (len != 4 + n * SMT_REC) return 0;
-  *rc = BLOK_OK;
-  return n;
+/* A version's value: its records, how many and how long each is. */
+struct node_block {
+  const uint8_t *recs;
+  size_t n, rec_len;
+  bool slotted;
+};
+
+static enum blok_err block_parse(const uint8_t *v, size_t len, struct node_block *b) {
+  if (len < 4) return BLOK_EFORMAT;
+  uint32_t word =
+      (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+  b->slotted = (word & SLOTTED) != 0;
+  b->n = b->slotted ? word & ~SLOTTED : word;
+  b->rec_len = b->slotted ? SLOT_REC : SMT_REC;
+  b->recs = v + 4;
+  return (len - 4) / b->rec_len == b->n && (len - 4) % b->rec_len == 0 ? BLOK_OK : BLOK_EFORMAT;
 }
 
 static uint64_t rec_prefix(const uint8_t *recs, size_t i) {
@@ -388,169 +420,102 @@ static const uint8_t *block_find(const uint8_t *recs, size_t n, const uint8_t ha
   return NULL;
 }
 
-static enum blok_err smt_get(void *ctx, uint64_t version, const uint8_t hash[32],
+/* The record of hash in a version's value: at its slot when that holds it; else found by the
+ * hash, by searching a sorted value or reading a slotted one through (which a parent written
+ * by this code never asks for: it knows its children's slots). */
+static const uint8_t *node_find(const struct node_block *b, uint32_t slot, const uint8_t hash[32]) {
+  if (slot < b->n && memcmp(b->recs + (size_t)slot * b->rec_len, hash, 32) == 0)
+    return b->recs + (size_t)slot * b->rec_len;
+  if (!b->slotted) return block_find(b->recs, b->n, hash);
+  for (size_t i = 0; i < b->n; i++)
+    if (memcmp(b->recs + i * b->rec_len, hash, 32) == 0) return b->recs + i * b->rec_len;
+  return NULL;
+}
+
+static enum blok_err smt_get(void *ctx, struct blok_smt_at at, const uint8_t hash[32],
                              struct blok_smt_node *out) {
   struct blok_txn *t = ctx;
-  if (t->stage != NULL) {
+  if (t->stage != NULL && at.version == t->stage_version) {
     struct blok_smt_store mem;
     blok_smt_memstore_bind(t->stage, &mem);
-    enum blok_err rc = mem.get(mem.ctx, version, hash, out);
+    enum blok_err rc = mem.get(mem.ctx, at, hash, out);
     if (rc != BLOK_ENOTFOUND) return rc;
   }
   uint8_t k[8];
   const uint8_t *v;
   size_t len;
-  enum blok_err rc;
-  blok_store_u64_key(k, version);
+  struct node_block b;
+  blok_store_u64_key(k, at.version);
   BLOK_TRY(blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &v, &len));
-  size_t n = block_count(v, len, &rc);
-  BLOK_TRY(rc);
-  const uint8_t *r = block_find(v + 4, n, hash);
-  return r ? rec_decode(r, out) : BLOK_ENOTFOUND;
+  BLOK_TRY(block_parse(v, len, &b));
+  const uint8_t *r = node_find(&b, at.slot, hash);
+  return r ? rec_decode(r, b.slotted, out) : BLOK_ENOTFOUND;
 }
 
+/* A write transaction's puts go to a memory store of one version, written when it commits:
+ * the slots it gives are the ones blok_txn_smt_put_nodes writes them at. */
 static enum blok_err smt_put(void *ctx, uint64_t version, const uint8_t hash[32],
-                             const struct blok_smt_node *n) {
+                             const struct blok_smt_node *n, uint32_t *slot) {
   struct blok_txn *t = ctx;
-  if (t->stage == NULL) BLOK_TRY(blok_smt_memstore_new(&t->stage));
+  if (t->stage == NULL) {
+    BLOK_TRY(blok_smt_memstore_new(&t->stage));
+    t->stage_version = version;
+  }
+  if (version != t->stage_version) return BLOK_EINVAL;
   struct blok_smt_store mem;
   blok_smt_memstore_bind(t->stage, &mem);
-  return mem.put(mem.ctx, version, hash, n);
+  return mem.put(mem.ctx, version, hash, n, slot);
 }
 
-static int ref_order(const void *a, const void *b) {
-  const struct rec_ref *x = a, *y = b;
-  if (x->version != y->version) return x->version < y->version ? -1 : 1;
-  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
-  return memcmp(x->hash, y->hash, 32);
-}
-
-/* Sorts v[0..n) by (version, hash). A block's nodes all have its version and uniformly random
- * hashes, so one counting pass on the hashes' first 16 bits leaves buckets of about one node,
- * which insertion sort finishes: linear, where qsort took several ms a block. Anything else
- * (mixed versions, a few nodes, no memory for the counts) goes to qsort. tmp has room for n. */
-static void sort_refs(struct rec_ref *v, size_t n, struct rec_ref *tmp) {
-  enum { BUCKETS = 1 << 16 };
-  bool one_version = true;
-  for (size_t i = 1; i < n && one_version; i++)
-    one_version = v[i].version == v[0].version;
-  size_t *start = one_version && n >= 1024 ? calloc(BUCKETS + 1, sizeof *start) : NULL;
-  if (start == NULL) {
-    qsort(v, n, sizeof *v, ref_order);
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
-    start[(v[i].prefix >> 48) + 1]++;
-  for (size_t b = 0; b < BUCKETS; b++)
-    start[b + 1] += start[b];
-  for (size_t i = 0; i < n; i++)
-    tmp[start[v[i].prefix >> 48]++] = v[i];
-  for (size_t i = 1; i < n; i++) { /* each node is at most a bucket away from its place */
-    struct rec_ref e = tmp[i];
-    size_t j = i;
-    while (j > 0 && ref_order(&tmp[j - 1], &e) > 0) {
-      tmp[j] = tmp[j - 1];
-      j--;
-    }
-    tmp[j] = e;
-  }
-  free(start);
-  memcpy(v, tmp, n * sizeof *v);
-  for (size_t i = 1; i < n; i++) /* a wrong order would break every lookup: make it loud */
-    BLOK_ASSERT(ref_order(&v[i - 1], &v[i]) < 0);
-}
-
-struct gather {
-  struct rec_ref *v;
-  size_t count, cap;
+struct node_writer {
+  uint8_t *w;
+  uint64_t version;
+  size_t left;
 };
 
-static enum blok_err gather_ref(void *ctx, uint64_t version, const uint8_t hash[32],
-                                const struct blok_smt_node *n) {
-  struct gather *g = ctx;
-  BLOK_ASSERT(g->count < g->cap);
-  g->v[g->count++] = (struct rec_ref){
-      .version = version, .prefix = blok_store_u64_from_key(hash), .hash = hash, .node = n};
+static enum blok_err write_rec(void *ctx, uint64_t version, const uint8_t hash[32],
+                               const struct blok_smt_node *n) {
+  struct node_writer *nw = ctx;
+  if (version != nw->version || nw->left == 0) return BLOK_EINVAL;
+  rec_encode(nw->w, hash, n);
+  nw->w += SLOT_REC;
+  nw->left--;
   return BLOK_OK;
 }
 
-/* Writes the value of one version: refs (sorted, n of them) merged with what it holds already
- * (a node already there is kept: content-addressed, it is the same). */
-static enum blok_err put_version(struct blok_txn *t, const struct rec_ref *refs, size_t n) {
-  uint8_t k[8];
-  const uint8_t *old = NULL;
-  size_t old_len = 0, old_n = 0;
+enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t, uint64_t version,
+                                     const struct blok_smt_memstore *m) {
+  size_t count = blok_smt_memstore_count(m);
+  if (count == 0) return BLOK_OK;
+  if (count > SLOT_BLOCK_MAX) return BLOK_ETOOLONG;
   enum blok_err rc;
-  blok_store_u64_key(k, refs[0].version);
+  uint8_t k[8];
+  const uint8_t *old;
+  size_t old_len;
+  blok_store_u64_key(k, version);
   rc = blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &old, &old_len);
-  uint8_t *copy = NULL;
-  if (rc == BLOK_OK) {
-    old_n = block_count(old, old_len, &rc);
-    BLOK_TRY(rc);
-    copy = malloc(old_len); /* the put below may reuse the pages it lives in */
-    if (copy == NULL) return BLOK_ENOMEM;
-    memcpy(copy, old, old_len);
-  } else if (rc != BLOK_ENOTFOUND) {
-    return rc;
-  }
-  if (old_n + n > SMT_BLOCK_MAX) {
-    free(copy);
-    return BLOK_ETOOLONG;
-  }
-  const uint8_t *a = copy ? copy + 4 : NULL;
-  size_t total = 0;
-  for (size_t i = 0, j = 0; i < old_n || j < n; total++) { /* count the union first */
-    int c = i == old_n ? 1 : j == n ? -1 : memcmp(a + i * SMT_REC, refs[j].hash, 32);
-    i += c <= 0;
-    j += c >= 0;
-  }
-  MDB_val key = {.mv_size = sizeof k, .mv_data = k}, val = {.mv_size = 4 + total * SMT_REC};
+  if (rc == BLOK_OK) return BLOK_EDUPLICATE; /* slots are places in one value: no second one */
+  if (rc != BLOK_ENOTFOUND) return rc;
+  MDB_val key = {.mv_size = sizeof k, .mv_data = k}, val = {.mv_size = 4 + count * SLOT_REC};
   int mrc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_RESERVE);
-  if (mrc != MDB_SUCCESS) {
-    free(copy);
-    return from_mdb(mrc);
-  }
+  if (mrc != MDB_SUCCESS) return from_mdb(mrc);
   uint8_t *w = val.mv_data;
+  uint32_t word = (uint32_t)count | SLOTTED;
   for (int b = 0; b < 4; b++)
-    w[b] = (uint8_t)(total >> (8 * b));
-  w += 4;
-  for (size_t i = 0, j = 0; i < old_n || j < n; w += SMT_REC) {
-    int c = i == old_n ? 1 : j == n ? -1 : memcmp(a + i * SMT_REC, refs[j].hash, 32);
-    if (c <= 0)
-      memcpy(w, a + i * SMT_REC, SMT_REC);
-    else
-      rec_encode(w, refs[j].hash, refs[j].node);
-    i += c <= 0;
-    j += c >= 0;
-  }
-  free(copy);
-  return BLOK_OK;
+    w[b] = (uint8_t)(word >> (8 * b));
+  struct node_writer nw = {.w = w + 4, .version = version, .left = count};
+  BLOK_TRY(blok_smt_memstore_foreach(m, write_rec, &nw));
+  return nw.left == 0 ? BLOK_OK : BLOK_EINVAL;
 }
 
-enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t, const struct blok_smt_memstore *m) {
-  size_t cap = blok_smt_memstore_count(m);
-  if (cap == 0) return BLOK_OK;
-  struct gather g = {.cap = cap, .v = malloc(2 * cap * sizeof *g.v)};
-  if (g.v == NULL) return BLOK_ENOMEM;
-  enum blok_err rc = blok_smt_memstore_foreach(m, gather_ref, &g);
-  if (rc == BLOK_OK) sort_refs(g.v, g.count, g.v + g.cap);
-  for (size_t i = 0; rc == BLOK_OK && i < g.count;) {
-    size_t j = i + 1;
-    while (j < g.count && g.v[j].version == g.v[i].version)
-      j++;
-    rc = put_version(t, g.v + i, j - i);
-    i = j;
-  }
-  free(g.v);
-  return rc;
-}
-
-static enum blok_err smt_root_version(void *ctx, const uint8_t root[32], uint64_t *version) {
+/* smt.roots: u64 version BE || u32 slot BE; format 4 and older wrote the version alone. */
+static enum blok_err smt_root_at(void *ctx, const uint8_t root[32], struct blok_smt_at *at) {
   const uint8_t *v;
   size_t n;
   BLOK_TRY(blok_txn_get(ctx, BLOK_TABLE_SMT_ROOTS, root, 32, &v, &n));
-  if (n != 8) return BLOK_EFORMAT;
-  *version = blok_store_u64_from_key(v);
+  if (n != 8 && n != 12) return BLOK_EFORMAT;
+  at->version = blok_store_u64_from_key(v);
+  at->slot = n == 12 ? u32_be(v + 8) : BLOK_SMT_SLOT_NONE;
   return BLOK_OK;
 }
 
@@ -559,12 +524,13 @@ void blok_txn_smt_store(struct blok_txn *t, struct blok_smt_store *out) {
   out->checked = false; /* LMDB has no checksums: the tree checks what it reads */
   out->get = smt_get;
   out->put = smt_put;
-  out->root_version = smt_root_version;
+  out->root_at = smt_root_at;
 }
 
-enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32], uint64_t version) {
-  uint8_t v[8];
-  blok_store_u64_key(v, version);
+enum blok_err blok_txn_smt_root(struct blok_txn *t, const uint8_t root[32], struct blok_smt_at at) {
+  uint8_t v[12];
+  blok_store_u64_key(v, at.version);
+  u32_be_put(v + 8, at.slot);
   return blok_txn_put(t, BLOK_TABLE_SMT_ROOTS, root, 32, v, sizeof v);
 }
 

@@ -587,13 +587,13 @@ static enum blok_err damage_fn(struct blok_txn *t, void *arg) {
   size_t n;
   blok_store_u64_key(k, d->version);
   BLOK_TRY(blok_txn_get(t, BLOK_TABLE_SMT, k, sizeof k, &old, &n));
-  uint8_t *v = malloc(n); /* the version's nodes: u32 count, then 113-byte records */
+  uint8_t *v = malloc(n); /* the version's nodes: u32 count, then 121-byte records */
   BLOK_ASSERT(v != NULL && n > 4);
   memcpy(v, old, n);
   size_t at = 4;
-  while (at + 113 <= n && memcmp(v + at, d->hash, 32) != 0)
-    at += 113;
-  BLOK_ASSERT(at + 113 <= n);
+  while (at + 121 <= n && memcmp(v + at, d->hash, 32) != 0)
+    at += 121;
+  BLOK_ASSERT(at + 121 <= n);
   v[at + 33] ^= 1; /* the first byte of the first hash it holds */
   enum blok_err rc = blok_txn_put(t, BLOK_TABLE_SMT, k, sizeof k, v, n);
   free(v);
@@ -746,7 +746,8 @@ static enum blok_err set_format(struct blok_txn *t, void *arg) {
 }
 
 /* A folder of storage format 2 (state-tree nodes one per LMDB entry) is refused, not misread;
- * one of format 3 (the same layout, with no transaction index runs) opens and is marked 4. */
+ * one of format 3 or 4 (sorted node values, no slots; format 3 without transaction index
+ * runs) opens and is marked 5. */
 static void test_store_format(void **state) {
   (void)state;
   static struct world w;
@@ -760,30 +761,30 @@ static void test_store_format(void **state) {
   blok_genesis_release(&w.g);
   struct blok_store_opts o = {.dir = w.dir};
   assert_int_equal(blok_store_open(&w.store, &o), BLOK_OK);
-  f = 3;
-  assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
+  for (f = 3; f <= 4; f++) {
+    assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
+    blok_store_close(w.store);
+    open_world(&w, "blokauto-test", BLOK_OK);
+    struct blok_txn *t;
+    const uint8_t *v;
+    size_t n;
+    assert_int_equal(blok_store_read_begin(w.store, &t), BLOK_OK);
+    assert_int_equal(blok_txn_get(t, BLOK_TABLE_META, "format", 6, &v, &n), BLOK_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0], 5);
+    blok_store_read_end(t);
+    close_world(&w);
+    assert_int_equal(blok_store_open(&w.store, &o), BLOK_OK);
+  }
   blok_store_close(w.store);
-  open_world(&w, "blokauto-test", BLOK_OK);
-  struct blok_txn *t;
-  const uint8_t *v;
-  size_t n;
-  assert_int_equal(blok_store_read_begin(w.store, &t), BLOK_OK);
-  assert_int_equal(blok_txn_get(t, BLOK_TABLE_META, "format", 6, &v, &n), BLOK_OK);
-  assert_int_equal(n, 1);
-  assert_int_equal(v[0], 4);
-  blok_store_read_end(t);
-  close_world(&w);
   teardown(&w);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_store_format),
-      cmocka_unit_test(test_damaged_node),
-      cmocka_unit_test(test_txidx_runs),
-      cmocka_unit_test(test_ledger),
-      cmocka_unit_test(test_speculative),
-      cmocka_unit_test(test_grow_with_open_views),
+      cmocka_unit_test(test_store_format), cmocka_unit_test(test_damaged_node),
+      cmocka_unit_test(test_txidx_runs),   cmocka_unit_test(test_ledger),
+      cmocka_unit_test(test_speculative),  cmocka_unit_test(test_grow_with_open_views),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

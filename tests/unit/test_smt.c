@@ -173,7 +173,7 @@ static void check_proofs(const struct blok_smt_store *s, const uint8_t root[32],
 static void check_order_independence(const struct model *mo, const uint8_t want[32]) {
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   size_t order[KEYS], n = 0;
@@ -209,7 +209,7 @@ static void run_seed(uint64_t seed) {
   make_keys(&mo);
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   uint8_t root[32] = {0}, want[32];
@@ -249,7 +249,7 @@ static void test_empty_and_single(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   struct blok_smt_write w = {.key = {0xAB}, .value_hash = {0xCD}};
@@ -274,7 +274,7 @@ static void test_proof_encoding(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   static struct blok_smt_write w[40];
@@ -315,7 +315,7 @@ static void test_vectors(void **state) {
   (void)state;
   struct blok_smt_memstore *m;
   struct blok_smt_store s;
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &s);
   struct blok_smt_write w[3];
@@ -359,9 +359,9 @@ static enum blok_err count_in_order(void *ctx, uint64_t version, const uint8_t h
   return BLOK_OK;
 }
 
-/* The memory store past several index growths: every node is found with its contents, a put
- * of a hash it holds keeps the first, foreach goes in put order, and clear empties it for
- * reuse. */
+/* The memory store past several index growths: every node is found with its contents, by its
+ * slot (its place in the order of puts) or its hash, a put of a hash it holds keeps the first
+ * and its slot, foreach goes in put order, and clear empties it for reuse. */
 static void test_memstore(void **state) {
   (void)state;
   enum { N = 9000 }; /* more than two chunks of 4,096 */
@@ -373,20 +373,30 @@ static void test_memstore(void **state) {
     for (size_t i = 0; i < N; i++) {
       uint8_t h[32];
       struct blok_smt_node n = {.kind = BLOK_SMT_INTERNAL, .va = i};
+      uint32_t slot = 0, again = 0;
       blok_sha256(h, &i, sizeof i);
-      assert_int_equal(s.put(s.ctx, i + 1, h, &n), BLOK_OK);
-      n.va = i + 100; /* the same hash again: the first stays */
-      assert_int_equal(s.put(s.ctx, i + 1, h, &n), BLOK_OK);
+      assert_int_equal(s.put(s.ctx, i + 1, h, &n, &slot), BLOK_OK);
+      assert_int_equal(slot, i); /* its place in the order of puts */
+      n.va = i + 100;            /* the same hash again: the first stays, with its slot */
+      assert_int_equal(s.put(s.ctx, i + 1, h, &n, &again), BLOK_OK);
+      assert_int_equal(again, i);
     }
     assert_int_equal(blok_smt_memstore_count(m), N);
     for (size_t i = 0; i < N; i++) {
       uint8_t h[32];
       struct blok_smt_node got;
       blok_sha256(h, &i, sizeof i);
-      assert_int_equal(s.get(s.ctx, 0, h, &got), BLOK_OK);
+      const struct blok_smt_at by_hash = {0, BLOK_SMT_SLOT_NONE}, by_slot = {0, (uint32_t)i},
+                               wrong_slot = {0, (uint32_t)((i + 1) % N)};
+      assert_int_equal(s.get(s.ctx, by_hash, h, &got), BLOK_OK);
+      assert_int_equal(got.va, i);
+      assert_int_equal(s.get(s.ctx, by_slot, h, &got), BLOK_OK);
+      assert_int_equal(got.va, i);
+      assert_int_equal(s.get(s.ctx, wrong_slot, h, &got), BLOK_OK); /* then by its hash */
       assert_int_equal(got.va, i);
       h[31] ^= 1;
-      assert_int_equal(s.get(s.ctx, 0, h, &got), BLOK_ENOTFOUND);
+      assert_int_equal(s.get(s.ctx, by_hash, h, &got), BLOK_ENOTFOUND);
+      assert_int_equal(s.get(s.ctx, by_slot, h, &got), BLOK_ENOTFOUND);
     }
     size_t seen = 0;
     assert_int_equal(blok_smt_memstore_foreach(m, count_in_order, &seen), BLOK_OK);
@@ -397,17 +407,15 @@ static void test_memstore(void **state) {
     size_t zero = 0;
     struct blok_smt_node got;
     blok_sha256(h0, &zero, sizeof zero);
-    assert_int_equal(s.get(s.ctx, 0, h0, &got), BLOK_ENOTFOUND);
+    assert_int_equal(s.get(s.ctx, (struct blok_smt_at){0, 0}, h0, &got), BLOK_ENOTFOUND);
   }
   blok_smt_memstore_free(m);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_memstore),
-      cmocka_unit_test(test_empty_and_single),
-      cmocka_unit_test(test_vectors),
-      cmocka_unit_test(test_random_against_model),
+      cmocka_unit_test(test_memstore),       cmocka_unit_test(test_empty_and_single),
+      cmocka_unit_test(test_vectors),        cmocka_unit_test(test_random_against_model),
       cmocka_unit_test(test_proof_encoding),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,10 +185,10 @@ struct smt_arg {
 static enum blok_err smt_write(struct blok_txn *t, void *arg) {
   struct smt_arg *a = arg;
   struct blok_smt_store ss;
-  uint64_t rv;
+  struct blok_smt_at rv;
   blok_txn_smt_store(t, &ss);
   BLOK_TRY(blok_smt_update(&ss, a->root, a->w, a->n, a->version, a->new_root, &rv));
-  BLOK_ASSERT(rv == a->version);
+  BLOK_ASSERT(rv.version == a->version);
   return blok_txn_smt_root(t, a->new_root, rv);
 }
 
@@ -218,11 +218,86 @@ static void prove_in(struct blok_store *s, const uint8_t root[32], const struct 
   blok_store_read_end(t);
 }
 
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A version's value as docs/PROTOCOL.md lays it out: slotted (u32 count | 1 << 31, records of
+ * 121 bytes) or sorted (u32 count, records of 113 bytes in hash order). */
+struct layout {
+  const uint8_t *recs;
+  size_t n, rec;
+  bool slotted;
+};
+
+static bool layout_of(struct blok_txn *t, uint64_t version, struct layout *out) {
+  uint8_t k[8];
+  const uint8_t *v;
+  size_t len;
+  blok_store_u64_key(k, version);
+  if (blok_txn_get(t, BLOK_TABLE_SMT, k, 8, &v, &len) != BLOK_OK) return false;
+  assert_true(len >= 4);
+  uint32_t word =
+      (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+  out->slotted = word >> 31;
+  out->n = word & 0x7fffffffu;
+  out->rec = out->slotted ? 121 : 113;
+  out->recs = v + 4;
+  assert_int_equal(len, 4 + out->n * out->rec);
+  return true;
+}
+
+/* Every child pointer in every version names a node that is there: at its slot when it has
+ * one, else (a sorted value) findable by its hash. Gives how many pointers carried a slot, and
+ * checks the sorted values are in hash order. */
+static size_t check_pointers(struct blok_store *s) {
+  struct blok_txn *t;
+  struct blok_cursor *c;
+  struct blok_kv kv;
+  size_t with_slot = 0;
+  assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
+  assert_int_equal(blok_cursor_open(t, BLOK_TABLE_SMT, &c), BLOK_OK);
+  for (enum blok_err rc = blok_cursor_seek(c, (const uint8_t[8]){0}, 8, &kv); rc == BLOK_OK;
+       rc = blok_cursor_next(c, &kv)) {
+    struct layout l, child;
+    assert_true(layout_of(t, blok_store_u64_from_key(kv.key), &l));
+    for (size_t i = 0; i < l.n; i++) {
+      const uint8_t *r = l.recs + i * l.rec;
+      if (!l.slotted && i > 0) assert_true(memcmp(r - l.rec, r, 32) < 0);
+      if (r[32] != BLOK_SMT_INTERNAL) continue;
+      for (int side = 0; side < 2; side++) {
+        const uint8_t *hash = r + 33 + 32 * side;
+        uint64_t version = blok_store_u64_from_key(r + 97 + 8 * side);
+        uint32_t slot = l.slotted ? be32(r + 113 + 4 * side) : BLOK_SMT_SLOT_NONE;
+        bool zero = true;
+        for (int b = 0; b < 32; b++)
+          zero = zero && hash[b] == 0;
+        if (zero) continue; /* an empty subtree is not stored */
+        assert_true(layout_of(t, version, &child));
+        if (slot == BLOK_SMT_SLOT_NONE) {
+          assert_false(child.slotted); /* only what the old layout wrote lacks slots */
+          bool found = false;
+          for (size_t j = 0; j < child.n && !found; j++)
+            found = memcmp(child.recs + j * child.rec, hash, 32) == 0;
+          assert_true(found);
+        } else {
+          assert_true(slot < child.n);
+          assert_memory_equal(child.recs + (size_t)slot * child.rec, hash, 32);
+          with_slot++;
+        }
+      }
+    }
+  }
+  blok_cursor_close(c);
+  blok_store_read_end(t);
+  return with_slot;
+}
+
 /*
  * The tree over LMDB, two blocks: 500 keys at version 1, then 100 changed and 100 new ones at
  * version 2 on top. The roots equal the memory store's for the same contents, both roots stay
- * provable, and every node is stored under (version, hash) with the version first, so one
- * block's nodes are neighbours in the table.
+ * provable, every node of a version is in that version's one value, and every pointer's slot
+ * holds the child it names.
  */
 static void test_smt_over_lmdb(void **state) {
   (void)state;
@@ -250,7 +325,7 @@ static void test_smt_over_lmdb(void **state) {
   struct blok_smt_memstore *m;
   struct blok_smt_store ms;
   uint8_t mem_root[32];
-  uint64_t rv;
+  struct blok_smt_at rv;
   assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
   blok_smt_memstore_bind(m, &ms);
   assert_int_equal(blok_smt_update(&ms, blok_smt_empty_root, all, 600, 7, mem_root, &rv), BLOK_OK);
@@ -259,43 +334,140 @@ static void test_smt_over_lmdb(void **state) {
   prove_in(s, a.new_root, &w2[7]);
   prove_in(s, a.new_root, &all[300]);
 
-  /* One value a version (docs/PROTOCOL.md, "Storage"): key the version, big-endian; value u32
-   * count, then records of 113 bytes in hash order. */
+  /* Two values, slotted, with every leaf and the paths above them; every pointer (within a
+   * version and from version 2 into 1) has a slot that holds its child; smt.roots gives the
+   * new root's version and slot. */
   struct blok_txn *t;
-  struct blok_cursor *c;
-  struct blok_kv kv;
+  struct layout l[3];
   assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
-  assert_int_equal(blok_cursor_open(t, BLOK_TABLE_SMT, &c), BLOK_OK);
-  size_t count[3] = {0}, values = 0;
-  for (enum blok_err rc = blok_cursor_seek(c, (const uint8_t[8]){0}, 8, &kv); rc == BLOK_OK;
-       rc = blok_cursor_next(c, &kv)) {
-    assert_int_equal(kv.key_len, 8);
-    uint64_t v = blok_store_u64_from_key(kv.key);
-    assert_true(v >= 1 && v <= 2);
-    assert_true(kv.val_len >= 4);
-    size_t n = (size_t)kv.val[0] | (size_t)kv.val[1] << 8 | (size_t)kv.val[2] << 16 |
-               (size_t)kv.val[3] << 24;
-    assert_int_equal(kv.val_len, 4 + n * 113);
-    for (size_t i = 1; i < n; i++) /* in hash order */
-      assert_true(memcmp(kv.val + 4 + (i - 1) * 113, kv.val + 4 + i * 113, 32) < 0);
-    count[v] = n;
-    values++;
-  }
-  blok_cursor_close(c);
+  assert_false(layout_of(t, 0, &l[0]));
+  assert_true(layout_of(t, 1, &l[1]) && layout_of(t, 2, &l[2]));
+  assert_false(layout_of(t, 3, &l[0]));
+  assert_true(l[1].slotted && l[2].slotted);
+  assert_true(l[1].n >= 500 && l[2].n >= 200);
+  const uint8_t *v;
+  size_t n;
+  assert_int_equal(blok_txn_get(t, BLOK_TABLE_SMT_ROOTS, a.new_root, 32, &v, &n), BLOK_OK);
+  assert_int_equal(n, 12);
+  assert_int_equal(blok_store_u64_from_key(v), 2);
+  assert_true(be32(v + 8) < l[2].n);
+  assert_memory_equal(l[2].recs + (size_t)be32(v + 8) * 121, a.new_root, 32);
   blok_store_read_end(t);
-  assert_int_equal(values, 2);
-  assert_true(count[1] >= 500 && count[2] >= 200); /* every leaf, and the paths above them */
+  assert_true(check_pointers(s) >= 998); /* version 1 alone: 499 branching nodes, two each */
+  blok_smt_memstore_free(m);
+  blok_store_close(s);
+  remove_dir();
+}
+
+struct node_list {
+  uint8_t hash[32];
+  struct blok_smt_node node;
+};
+
+static enum blok_err collect(void *ctx, uint64_t version, const uint8_t hash[32],
+                             const struct blok_smt_node *n) {
+  (void)version;
+  struct node_list **at = ctx;
+  memcpy((*at)->hash, hash, 32);
+  (*at)->node = *n;
+  (*at)++;
+  return BLOK_OK;
+}
+
+static int cmp_listed(const void *a, const void *b) {
+  return memcmp(a, b, 32);
+}
+
+struct sorted_arg {
+  uint8_t *value;
+  size_t len;
+  uint8_t root[32];
+};
+
+/* Writes version 1 as storage format 4 did: one sorted value, the root's version alone. */
+static enum blok_err put_sorted(struct blok_txn *t, void *arg) {
+  struct sorted_arg *a = arg;
+  uint8_t k[8];
+  blok_store_u64_key(k, 1);
+  BLOK_TRY(blok_txn_put(t, BLOK_TABLE_SMT, k, 8, a->value, a->len));
+  return blok_txn_put(t, BLOK_TABLE_SMT_ROOTS, a->root, 32, k, 8);
+}
+
+/*
+ * A folder of storage format 4 holds sorted values (records of 113 bytes in hash order, no
+ * slots) and 8-byte smt.roots entries: its tree stays readable, and a block on top of it
+ * writes a slotted value whose pointers into the old one find their nodes by hash.
+ */
+static void test_smt_sorted_values(void **state) {
+  (void)state;
+  make_dir();
+  struct blok_store *s = open_store(0);
+  static struct blok_smt_write w1[300], w2[200], all[400];
+  fill_writes(w1, 300, 0, 0);
+  struct blok_smt_memstore *m;
+  struct blok_smt_store ms;
+  struct blok_smt_at rv;
+  struct sorted_arg a;
+  assert_int_equal(blok_smt_memstore_new(&m), BLOK_OK);
+  blok_smt_memstore_bind(m, &ms);
+  assert_int_equal(blok_smt_update(&ms, blok_smt_empty_root, w1, 300, 1, a.root, &rv), BLOK_OK);
+  size_t count = blok_smt_memstore_count(m);
+  struct node_list *list = calloc(count, sizeof *list), *at = list;
+  assert_non_null(list);
+  assert_int_equal(blok_smt_memstore_foreach(m, collect, &at), BLOK_OK);
+  qsort(list, count, sizeof *list, cmp_listed);
+  a.len = 4 + count * 113;
+  a.value = malloc(a.len);
+  assert_non_null(a.value);
+  for (int b = 0; b < 4; b++)
+    a.value[b] = (uint8_t)(count >> (8 * b));
+  for (size_t i = 0; i < count; i++) {
+    uint8_t *r = a.value + 4 + i * 113;
+    bool inner = list[i].node.kind == BLOK_SMT_INTERNAL;
+    memcpy(r, list[i].hash, 32);
+    r[32] = list[i].node.kind;
+    memcpy(r + 33, list[i].node.a, 32);
+    memcpy(r + 65, list[i].node.b, 32);
+    blok_store_u64_key(r + 97, inner ? list[i].node.va : 0);
+    blok_store_u64_key(r + 105, inner ? list[i].node.vb : 0);
+  }
+  assert_int_equal(blok_store_write(s, put_sorted, &a), BLOK_OK);
+  prove_in(s, a.root, &w1[0]);
+  prove_in(s, a.root, &w1[299]);
+
+  fill_writes(w2, 100, 200, 1); /* keys 200..299, new values */
+  fill_writes(w2 + 100, 100, 300, 0);
+  qsort(w2, 200, sizeof *w2, cmp_write);
+  struct smt_arg u = {.w = w2, .n = 200, .version = 2};
+  memcpy(u.root, a.root, 32);
+  assert_int_equal(blok_store_write(s, smt_write, &u), BLOK_OK);
+  fill_writes(all, 200, 0, 0);
+  fill_writes(all + 200, 100, 200, 1);
+  fill_writes(all + 300, 100, 300, 0);
+  qsort(all, 400, sizeof *all, cmp_write);
+  uint8_t mem_root[32];
+  blok_smt_memstore_clear(m);
+  assert_int_equal(blok_smt_update(&ms, blok_smt_empty_root, all, 400, 7, mem_root, &rv), BLOK_OK);
+  assert_memory_equal(u.new_root, mem_root, 32);
+  prove_in(s, u.new_root, &w2[5]);
+  prove_in(s, u.new_root, &all[17]); /* an old key, through version 2 into version 1 */
+  prove_in(s, a.root, &w1[150]);
+  assert_true(check_pointers(s) > 0);
+  free(a.value);
+  free(list);
   blok_smt_memstore_free(m);
   blok_store_close(s);
   remove_dir();
 }
 
 struct nodes_arg {
+  uint64_t version;
   struct blok_smt_memstore *m;
 };
 
 static enum blok_err put_nodes(struct blok_txn *t, void *arg) {
-  return blok_txn_smt_put_nodes(t, ((struct nodes_arg *)arg)->m);
+  struct nodes_arg *a = arg;
+  return blok_txn_smt_put_nodes(t, a->version, a->m);
 }
 
 static void node_hash(uint8_t h[32], uint64_t i) {
@@ -303,7 +475,7 @@ static void node_hash(uint8_t h[32], uint64_t i) {
 }
 
 /* Nodes i in [from, to) of one version into a memory store: node i's hash is SHA-256(i), its
- * left child's version i. */
+ * left child's version i and slot i * 2, its right child's version 7 and no slot. */
 static struct blok_smt_memstore *nodes(uint64_t version, uint64_t from, uint64_t to) {
   struct blok_smt_memstore *m;
   struct blok_smt_store ms;
@@ -311,17 +483,27 @@ static struct blok_smt_memstore *nodes(uint64_t version, uint64_t from, uint64_t
   blok_smt_memstore_bind(m, &ms);
   for (uint64_t i = from; i < to; i++) {
     uint8_t h[32];
-    struct blok_smt_node n = {.kind = i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF, .va = i, .vb = 7};
+    struct blok_smt_node n = {.kind = i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF,
+                              .va = i,
+                              .vb = 7,
+                              .sa = (uint32_t)i * 2,
+                              .sb = BLOK_SMT_SLOT_NONE};
+    uint32_t slot;
     node_hash(h, i);
     memcpy(n.a, h, 32);
-    if (n.kind == BLOK_SMT_LEAF) n.va = n.vb = 0;
-    assert_int_equal(ms.put(ms.ctx, version, h, &n), BLOK_OK);
+    if (n.kind == BLOK_SMT_LEAF) {
+      n.va = n.vb = 0;
+      n.sa = BLOK_SMT_SLOT_NONE;
+    }
+    assert_int_equal(ms.put(ms.ctx, version, h, &n, &slot), BLOK_OK);
+    assert_int_equal(slot, i - from);
   }
   return m;
 }
 
-/* Every node in [from, to) of version is found with what it holds; the ones up to `absent`
- * after it are not, nor anything at another version. */
+/* Every node in [from, to) of version is found with what it holds, by its slot and by its hash
+ * alone, and a wrong slot falls back to the hash; the ones up to `absent` after it are not,
+ * nor anything at another version. */
 static void check_nodes(struct blok_store *s, uint64_t version, uint64_t from, uint64_t to,
                         uint64_t absent) {
   struct blok_txn *t;
@@ -331,24 +513,37 @@ static void check_nodes(struct blok_store *s, uint64_t version, uint64_t from, u
   for (uint64_t i = from; i < absent; i++) {
     uint8_t h[32];
     struct blok_smt_node n;
+    const struct blok_smt_at by_slot = {version, (uint32_t)(i - from)},
+                             by_hash = {version, BLOK_SMT_SLOT_NONE},
+                             wrong = {version, (uint32_t)(i - from + 1) % (uint32_t)(to - from)},
+                             elsewhere = {version + 100, (uint32_t)(i - from)};
     node_hash(h, i);
     if (i >= to) {
-      assert_int_equal(ds.get(ds.ctx, version, h, &n), BLOK_ENOTFOUND);
+      assert_int_equal(ds.get(ds.ctx, by_hash, h, &n), BLOK_ENOTFOUND);
+      assert_int_equal(ds.get(ds.ctx, wrong, h, &n), BLOK_ENOTFOUND);
       continue;
     }
-    assert_int_equal(ds.get(ds.ctx, version, h, &n), BLOK_OK);
-    assert_int_equal(n.kind, i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF);
-    assert_memory_equal(n.a, h, 32);
-    assert_int_equal(n.va, i % 3 ? i : 0);
-    assert_int_not_equal(ds.get(ds.ctx, version + 100, h, &n), BLOK_OK);
+    const struct blok_smt_at *ways[] = {&by_slot, &by_hash, &wrong};
+    for (int w = 0; w < 3; w++) {
+      memset(&n, 0, sizeof n);
+      assert_int_equal(ds.get(ds.ctx, *ways[w], h, &n), BLOK_OK);
+      assert_int_equal(n.kind, i % 3 ? BLOK_SMT_INTERNAL : BLOK_SMT_LEAF);
+      assert_memory_equal(n.a, h, 32);
+      assert_int_equal(n.va, i % 3 ? i : 0);
+      assert_int_equal(n.vb, i % 3 ? 7 : 0);
+      assert_int_equal(n.sa, i % 3 ? (uint32_t)i * 2 : BLOK_SMT_SLOT_NONE);
+      assert_int_equal(n.sb, BLOK_SMT_SLOT_NONE);
+    }
+    assert_int_not_equal(ds.get(ds.ctx, elsewhere, h, &n), BLOK_OK);
   }
   blok_store_read_end(t);
 }
 
 /*
- * A version's nodes in one value, found by where their hash puts them: every size from one node
- * to thousands (the search starts at a guess and widens both ways), nodes absent from a version
- * not found, and a second write to a version merged with what it holds (an old node kept once).
+ * A version's nodes in one value, each at the slot the memory store gave it: every size from
+ * one node to thousands, found by slot and by hash, nodes absent from a version not found. A
+ * version is written once (a second write is refused and changes nothing), and a memory store
+ * with a node of another version is refused.
  */
 static void test_smt_node_blocks(void **state) {
   (void)state;
@@ -356,25 +551,28 @@ static void test_smt_node_blocks(void **state) {
   struct blok_store *s = open_store(0);
   static const uint64_t sizes[] = {1, 2, 3, 5, 17, 100, 1000, 5000};
   for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-    uint64_t v = k + 1, n = sizes[k];
-    struct nodes_arg a = {nodes(v, 0, n)};
+    uint64_t n = sizes[k];
+    struct nodes_arg a = {k + 1, nodes(k + 1, 0, n)};
     assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_OK);
     blok_smt_memstore_free(a.m);
-    check_nodes(s, v, 0, n, n + 50);
+    check_nodes(s, k + 1, 0, n, n + 50);
   }
-  /* Version 7 again: nodes 500..1500 (half of them there already), then all 1500 are. */
-  struct nodes_arg a = {nodes(7, 500, 1500)};
-  assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_OK);
+  struct nodes_arg a = {7, nodes(7, 500, 1500)};
+  assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_EDUPLICATE);
   blok_smt_memstore_free(a.m);
-  check_nodes(s, 7, 0, 1500, 1600);
+  check_nodes(s, 7, 0, 1000, 1050);
   struct blok_txn *t;
-  const uint8_t *val;
-  size_t len;
-  uint8_t key[8];
-  blok_store_u64_key(key, 7);
+  struct layout l;
   assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
-  assert_int_equal(blok_txn_get(t, BLOK_TABLE_SMT, key, 8, &val, &len), BLOK_OK);
-  assert_int_equal(len, 4 + 1500 * 113);
+  assert_true(layout_of(t, 7, &l));
+  assert_true(l.slotted);
+  assert_int_equal(l.n, 1000);
+  blok_store_read_end(t);
+  a = (struct nodes_arg){9, nodes(10, 0, 10)}; /* nodes of version 10 written as 9 */
+  assert_int_equal(blok_store_write(s, put_nodes, &a), BLOK_EINVAL);
+  blok_smt_memstore_free(a.m);
+  assert_int_equal(blok_store_read_begin(s, &t), BLOK_OK);
+  assert_false(layout_of(t, 9, &l));
   blok_store_read_end(t);
   blok_store_close(s);
   remove_dir();
@@ -382,9 +580,8 @@ static void test_smt_node_blocks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_put_get_reopen_cursor),
-      cmocka_unit_test(test_map_grows),
-      cmocka_unit_test(test_smt_over_lmdb),
+      cmocka_unit_test(test_put_get_reopen_cursor), cmocka_unit_test(test_map_grows),
+      cmocka_unit_test(test_smt_over_lmdb),         cmocka_unit_test(test_smt_sorted_values),
       cmocka_unit_test(test_smt_node_blocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
