@@ -19,7 +19,9 @@
  *       process each on loopback, sync on: the same transactions posted to the four in turn
  *       (each gossips what it accepts to the others), blocks watched on validator 0; committed
  *       tx/s and p50 / p99 submit-to-commit, with at most BLOK_BENCH_CLUSTER_INFLIGHT
- *       (default 4,000) transactions in flight so the latency is not a queue of our own making;
+ *       (default 2,000) transactions in flight so the latency is not a queue of our own making
+ *       (the committed rate is flat from 2,000 to 4,000 on this machine, while p50 grows with
+ *       the cap: docs/BENCHMARKS.md);
  *   (f) the ratio (e) / ((a, 2 threads) / 4): every validator checks every signature once, so
  *       four on these cores share the bound.
  *
@@ -691,8 +693,8 @@ int main(void) {
   }
   if (only == NULL || strcmp(only, "cluster") == 0) {
     e = getenv("BLOK_BENCH_CLUSTER_INFLIGHT");
-    size_t inflight = e ? (size_t)strtoull(e, NULL, 10) : 4000;
-    if (inflight < BATCH || inflight > INFLIGHT_MAX) inflight = 4000;
+    size_t inflight = e ? (size_t)strtoull(e, NULL, 10) : 2000;
+    if (inflight < BATCH || inflight > INFLIGHT_MAX) inflight = 2000;
     struct run_result r[RUNS_MAX];
     for (int i = 0; i < repeat; i++) {
       node_runs(bin, &p, NODES_MAX, inflight, secs, &r[i]);
@@ -709,8 +711,8 @@ int main(void) {
            "(HTTP to all four, sync on, %zu in flight at most; the run of median ratio of %d)\n",
            m.tps, m.p50, m.p99, inflight, repeat);
     printf("(f) ratio_four_validators_to_verify_2_threads_over_4=%.2f (target 0.60, p50 under 500 "
-           "ms; each run against the 2-thread rate measured just before and after it)\n",
-           m.ratio);
+           "ms: %s; each run against the 2-thread rate measured just before and after it)\n",
+           m.ratio, m.ratio >= 0.60 && m.p50 < 500 ? "met" : "not met");
   }
   if (ok && getenv("BLOK_BENCH_KEEP") == NULL)
     nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* kept when it failed */
