@@ -22,6 +22,11 @@
 
 #include "blok/buf.h"
 
+/* A u32, little-endian, at a fixed place: a field filled in after what follows it, or one read
+ * in place (frame lengths, storage values). */
+void blok_u32le_put(uint8_t out[4], uint32_t v);
+uint32_t blok_u32le_get(const uint8_t in[4]);
+
 BLOK_WUR enum blok_err blok_enc_u8(struct blok_buf *b, uint8_t v);
 BLOK_WUR enum blok_err blok_enc_u16(struct blok_buf *b, uint16_t v);
 BLOK_WUR enum blok_err blok_enc_u32(struct blok_buf *b, uint32_t v);

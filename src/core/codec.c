@@ -17,6 +17,15 @@ static enum blok_err enc_le(struct blok_buf *b, uint64_t v, size_t width) {
   return blok_buf_append(b, tmp, width);
 }
 
+void blok_u32le_put(uint8_t out[4], uint32_t v) {
+  for (size_t i = 0; i < 4; i++)
+    out[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint32_t blok_u32le_get(const uint8_t in[4]) {
+  return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
+}
+
 enum blok_err blok_enc_u8(struct blok_buf *b, uint8_t v) {
   return enc_le(b, v, 1);
 }

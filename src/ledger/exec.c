@@ -409,9 +409,7 @@ static enum blok_err result_roots(struct blok_exec *x) {
   for (size_t i = 0; i < n; i++) {
     uint8_t leaf[36];
     memcpy(leaf, x->results[i].id, 32);
-    uint32_t c = (uint32_t)x->results[i].r.code;
-    for (int k = 0; k < 4; k++)
-      leaf[32 + k] = (uint8_t)(c >> (8 * k));
+    blok_u32le_put(leaf + 32, (uint32_t)x->results[i].r.code);
     blok_merkle_leaf_hash(leaves + 32 * i, leaf, sizeof leaf);
   }
   blok_merkle_root(x->h.results_root, leaves, n);

@@ -91,19 +91,10 @@ static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
   return BLOK_OK;
 }
 
-static void le32_put(uint8_t *p, size_t v) {
-  for (int k = 0; k < 4; k++)
-    p[k] = (uint8_t)(v >> (8 * k));
-}
-
-static size_t le32_get(const uint8_t *p) {
-  return (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
-}
-
 /* A run's record count, checked against its length. */
 static enum blok_err run_count(const uint8_t *v, size_t len, size_t *count) {
   if (len < 4) return BLOK_EFORMAT;
-  size_t n = le32_get(v);
+  size_t n = blok_u32le_get(v);
   if (n == 0 || n > BLOK_BLOCK_TXS_MAX || len - 4 < n * TXRUN_REC) return BLOK_EFORMAT;
   *count = n;
   return BLOK_OK;
@@ -117,7 +108,7 @@ static const uint8_t *run_id(const uint8_t *v, size_t i) {
 static enum blok_err run_entry(const uint8_t *v, size_t len, size_t n, size_t i,
                                const uint8_t **entry, size_t *entry_len) {
   const uint8_t *r = run_id(v, i);
-  size_t base = 4 + n * TXRUN_REC, off = le32_get(r + 32), elen = le32_get(r + 36);
+  size_t base = 4 + n * TXRUN_REC, off = blok_u32le_get(r + 32), elen = blok_u32le_get(r + 36);
   if (elen > TXIDX_VALUE_MAX || off > len - base || elen > len - base - off) return BLOK_EFORMAT;
   *entry = v + base + off;
   *entry_len = elen;
@@ -180,12 +171,12 @@ static enum blok_err put_run(struct blok_txn *t, const struct blok_exec *x) {
   }
   if (rc == BLOK_OK) {
     qsort(refs, n, sizeof *refs, ref_by_id);
-    le32_put(run.data, n);
+    blok_u32le_put(run.data, (uint32_t)n);
     for (size_t k = 0; k < n; k++) {
       uint8_t *r = run.data + 4 + k * TXRUN_REC;
       memcpy(r, refs[k].id, 32);
-      le32_put(r + 32, refs[k].at - base);
-      le32_put(r + 36, refs[k].len);
+      blok_u32le_put(r + 32, (uint32_t)(refs[k].at - base));
+      blok_u32le_put(r + 36, (uint32_t)refs[k].len);
     }
     uint8_t hk[8];
     blok_store_u64_key(hk, x->h.height);

@@ -207,7 +207,7 @@ static void seal_frame(struct blok__net_conn *c, const struct blok__net_msg *m) 
   uint8_t *out = c->wbuf.data + c->wbuf.len;
   uint8_t nonce[BLOK__NET_NONCE_LEN];
   size_t clen = m->len + BLOK__NET_MAC_LEN;
-  blok__net_put_u32le(out, (uint32_t)clen);
+  blok_u32le_put(out, (uint32_t)clen);
   blok__net_nonce(nonce, c->tx_ctr++);
   unsigned long long written = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(out + BLOK__NET_LEN_PREFIX, &written, m->data, m->len,
@@ -526,7 +526,7 @@ static size_t step_need(struct blok__net_conn *c, const uint8_t *p, size_t avail
       return 0;
   }
   if (avail < BLOK__NET_LEN_PREFIX) return BLOK__NET_LEN_PREFIX;
-  uint32_t clen = blok__net_get_u32le(p);
+  uint32_t clen = blok_u32le_get(p);
   size_t max = c->net->lim.frame_bytes_max + BLOK__NET_MAC_LEN;
   if (clen <= BLOK__NET_MAC_LEN || clen > max) {
     blok__net_conn_drop(c, true, "frame length %lu outside %u..%zu", (unsigned long)clen,

@@ -10,17 +10,6 @@
 #include "net_internal.h"
 #include "blok/banned.h"
 
-void blok__net_put_u32le(uint8_t out[4], uint32_t v) {
-  out[0] = (uint8_t)v;
-  out[1] = (uint8_t)(v >> 8);
-  out[2] = (uint8_t)(v >> 16);
-  out[3] = (uint8_t)(v >> 24);
-}
-
-uint32_t blok__net_get_u32le(const uint8_t in[4]) {
-  return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
-}
-
 void blok__net_hello_build(uint8_t out[BLOK__NET_M1_LEN], const uint8_t e_pk[BLOK__NET_EPH_LEN],
                            const uint8_t id[BLOK_NET_KEY_LEN]) {
   memcpy(out, BLOK__NET_MAGIC, BLOK__NET_MAGIC_LEN);

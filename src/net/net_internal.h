@@ -78,8 +78,6 @@ BLOK_WUR enum blok_err blok__net_session_keys(struct blok__net_keys *k, bool ini
                                               const uint8_t peer_pk[BLOK__NET_EPH_LEN]);
 /* The 12-byte nonce of frame number ctr: four zero bytes, then ctr as u64 little-endian. */
 void blok__net_nonce(uint8_t out[BLOK__NET_NONCE_LEN], uint64_t ctr);
-void blok__net_put_u32le(uint8_t out[4], uint32_t v);
-uint32_t blok__net_get_u32le(const uint8_t in[4]);
 
 /* ---- the node and its peers (net.c) ----------------------------------------------------- */
 

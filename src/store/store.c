@@ -371,8 +371,7 @@ struct node_block {
 
 static enum blok_err block_parse(const uint8_t *v, size_t len, struct node_block *b) {
   if (len < 4) return BLOK_EFORMAT;
-  uint32_t word =
-      (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+  uint32_t word = blok_u32le_get(v);
   b->slotted = (word & SLOTTED) != 0;
   b->n = b->slotted ? word & ~SLOTTED : word;
   b->rec_len = b->slotted ? SLOT_REC : SMT_REC;
@@ -500,9 +499,7 @@ enum blok_err blok_txn_smt_put_nodes(struct blok_txn *t, uint64_t version,
   int mrc = mdb_put(t->txn, dbi_of(t, BLOK_TABLE_SMT), &key, &val, MDB_RESERVE);
   if (mrc != MDB_SUCCESS) return from_mdb(mrc);
   uint8_t *w = val.mv_data;
-  uint32_t word = (uint32_t)count | SLOTTED;
-  for (int b = 0; b < 4; b++)
-    w[b] = (uint8_t)(word >> (8 * b));
+  blok_u32le_put(w, (uint32_t)count | SLOTTED);
   struct node_writer nw = {.w = w + 4, .version = version, .left = count};
   BLOK_TRY(blok_smt_memstore_foreach(m, write_rec, &nw));
   return nw.left == 0 ? BLOK_OK : BLOK_EINVAL;
