@@ -120,6 +120,13 @@ void blok_exec_free(struct blok_exec *x);
  * other reads in t). */
 BLOK_WUR enum blok_err blok_ledger_head_in(struct blok_txn *t, struct blok_header *h);
 
+/* The committed value of state-tree key (blok_state_key) as t sees it: in the newest of the
+ * blocks' runs of writes not merged yet that holds the key, else in the state table
+ * (docs/PROTOCOL.md, "Storage"). BLOK_ENOTFOUND when there is none or it was deleted;
+ * BLOK_EFORMAT for a damaged run. The bytes live as long as t. */
+BLOK_WUR enum blok_err blok_state_get(struct blok_txn *t, const uint8_t key[32],
+                                      const uint8_t **val, size_t *val_len);
+
 /* Reads, each in its own read transaction. */
 /* The stored block (header || list of transactions) and its certificate (empty for height 0). */
 BLOK_WUR enum blok_err blok_ledger_block(struct blok_ledger *l, uint64_t height,

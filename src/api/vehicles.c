@@ -166,7 +166,7 @@ static enum blok_err read_page(struct blok_api *a, const struct blok_vin *vin,
   blok_vehicle_state_key(key, vin->vin);
   BLOK_TRY(blok_state_key(tk, BLOK_VEHICLE_MODULE, key, sizeof key));
   BLOK_TRY(blok_store_read_begin(blok_ledger_store(a->d.ledger), &t));
-  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &len);
+  enum blok_err rc = blok_state_get(t, tk, &v, &len);
   if (rc == BLOK_OK)
     rc = blok_vehicle_record_decode(v, len, rec) == BLOK_OK ? BLOK_OK : BLOK_ESTORE;
   if (rc == BLOK_OK)

@@ -78,7 +78,7 @@ enum blok_err blok_exec_get(struct blok_exec *x, const char *module, const void 
   }
   struct blok_txn *t;
   BLOK_TRY(blok__exec_view(x, &t));
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, k, 32, val, val_len));
+  BLOK_TRY(blok_state_get(t, k, val, val_len));
   /* Kept for the block's later reads of it (a member's record, read for each of its
    * transactions). What this execution reads below its parents cannot change while it lives:
    * a commit since moves into the store what an ancestor held, read from it before. */

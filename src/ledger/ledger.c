@@ -19,27 +19,32 @@
 #define META_FORMAT "format"
 /* The storage layout's version (docs/PROTOCOL.md, "Storage"); 2: state-tree nodes by
  * (version, hash); 3: a version's nodes in one value; 4: the transaction index in two levels;
- * 5: a version's nodes in slot order, each parent holding its children's slots. Format 5
- * still reads what 3 and 4 wrote (sorted values, a root's version alone, no txidx runs), so a
- * folder of format 3 or 4 is marked 5 when opened; one of another format is refused, not
- * misread. */
-#define STORE_FORMAT    5
+ * 5: a version's nodes in slot order, each parent holding its children's slots; 6: the state
+ * values in two levels. Format 6 still reads what 3 to 5 wrote (sorted values, a root's version
+ * alone, no txidx or state runs), so a folder of format 3, 4 or 5 is marked 6 when opened; one
+ * of another format is refused, not misread. */
+#define STORE_FORMAT    6
 #define TXIDX_VALUE_MAX (8 + 4 + 4 + 4 + BLOK_WHY_MAX)
 /*
- * The transaction index in two levels (docs/PROTOCOL.md, "Storage"). A commit writes its
- * block's entries as one value of txidx.recent, a run: one put, in consecutive pages. Every
- * TXIDX_MERGE_EVERY heights the runs move into txidx, keyed by id, in id order, in that
- * commit's transaction. A put by id for every transaction rewrote most of txidx's leaf pages on
- * every block (ids are uniform): four validators with 2,000 transactions in flight committed
- * 8% more without them (docs/BENCHMARKS.md). A lookup searches the runs, newest first, then
- * txidx: at most TXIDX_MERGE_EVERY runs wait at any time.
+ * The transaction index and the state values in two levels (docs/PROTOCOL.md, "Storage"). A
+ * commit writes its block's txidx entries as one value of txidx.recent and its state writes as
+ * one value of state.recent, each a run: one put, in consecutive pages. Every RUNS_MERGE_EVERY
+ * heights the runs move into txidx and state, keyed by id (a transaction's, a state-tree
+ * key), in id order, in that commit's transaction. Ids are uniform, so a put by id for each
+ * of a block's entries rewrote most of the table's leaf pages on every block: four validators
+ * with 2,000 transactions in flight committed 8% more without txidx's (docs/BENCHMARKS.md), and
+ * state's were most of the bytes a block wrote. A lookup searches the runs, newest first, then
+ * the table: at most RUNS_MERGE_EVERY runs of each wait at any time.
  *
- * A run: u32 count (little-endian), count records of TXRUN_REC bytes in ascending id order
+ * A run: u32 count (little-endian), count records of RUN_REC bytes in ascending id order
  * (id[32], then the offset and the length of its entry, u32 little-endian), then the entries
- * (each the bytes txidx holds for that id), the offsets counted from the first entry.
+ * (each the bytes the table holds for that id), the offsets counted from the first entry. In a
+ * state run, offset 0 with length RUN_DELETED says the block deleted the key.
  */
-#define TXIDX_MERGE_EVERY 16
-#define TXRUN_REC         40
+#define RUNS_MERGE_EVERY    16
+#define RUN_REC             40
+#define RUN_DELETED         UINT32_MAX
+#define STATE_RUN_COUNT_MAX ((size_t)1 << 24) /* more keys than a block's bytes can write */
 
 enum blok_err blok_block_parse(struct blok_block_view *v, const uint8_t *block, size_t len) {
   struct blok_reader r;
@@ -72,44 +77,45 @@ static enum blok_err write_nodes(struct blok_txn *t, struct blok_exec *x) {
   return blok_txn_smt_root(t, x->h.state_root, x->root_at);
 }
 
-static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
-  BLOK_TRY(write_nodes(t, x));
-  const struct blok__kv **sorted;
-  BLOK_TRY(blok__kvmap_sorted(&x->block_writes, &sorted));
-  enum blok_err rc = BLOK_OK;
-  for (size_t i = 0; rc == BLOK_OK && i < x->block_writes.count; i++) {
-    const struct blok__kv *e = sorted[i];
-    rc = e->deleted ? blok_txn_del(t, BLOK_TABLE_STATE, e->key, 32)
-                    : blok_txn_put(t, BLOK_TABLE_STATE, e->key, 32, e->val, e->len);
-  }
-  free(sorted);
-  BLOK_TRY(rc);
-  for (size_t i = 0; i < x->block_index.count; i++) {
-    const struct blok__index_write *w = &x->block_index.v[i];
-    BLOK_TRY(blok_txn_put(t, w->table, w->key, w->key_len, w->val, w->val_len));
-  }
-  return BLOK_OK;
-}
+/* What differs between the two kinds of runs. */
+struct run_kind {
+  unsigned runs, main; /* the tables: the runs by height, and what they merge into */
+  size_t count_max, entry_max;
+  bool deletions; /* an entry may say "deleted" (RUN_DELETED) */
+};
+
+static const struct run_kind TXIDX_RUNS = {
+    BLOK_TABLE_TXRUN, BLOK_TABLE_TXIDX, BLOK_BLOCK_TXS_MAX, TXIDX_VALUE_MAX, false};
+static const struct run_kind STATE_RUNS = {
+    BLOK_TABLE_STATERUN, BLOK_TABLE_STATE, STATE_RUN_COUNT_MAX, BLOK_STATE_VALUE_MAX, true};
 
 /* A run's record count, checked against its length. */
-static enum blok_err run_count(const uint8_t *v, size_t len, size_t *count) {
+static enum blok_err run_count(const struct run_kind *k, const uint8_t *v, size_t len,
+                               size_t *count) {
   if (len < 4) return BLOK_EFORMAT;
   size_t n = blok_u32le_get(v);
-  if (n == 0 || n > BLOK_BLOCK_TXS_MAX || len - 4 < n * TXRUN_REC) return BLOK_EFORMAT;
+  if (n == 0 || n > k->count_max || len - 4 < n * RUN_REC) return BLOK_EFORMAT;
   *count = n;
   return BLOK_OK;
 }
 
 static const uint8_t *run_id(const uint8_t *v, size_t i) {
-  return v + 4 + i * TXRUN_REC;
+  return v + 4 + i * RUN_REC;
 }
 
-/* The entry of record i of a run of n records. */
-static enum blok_err run_entry(const uint8_t *v, size_t len, size_t n, size_t i,
-                               const uint8_t **entry, size_t *entry_len) {
+/* The entry of record i of a run of n records; *deleted when it says the key was deleted. */
+static enum blok_err run_entry(const struct run_kind *k, const uint8_t *v, size_t len, size_t n,
+                               size_t i, const uint8_t **entry, size_t *entry_len,
+                               bool *deleted) {
   const uint8_t *r = run_id(v, i);
-  size_t base = 4 + n * TXRUN_REC, off = blok_u32le_get(r + 32), elen = blok_u32le_get(r + 36);
-  if (elen > TXIDX_VALUE_MAX || off > len - base || elen > len - base - off) return BLOK_EFORMAT;
+  size_t base = 4 + n * RUN_REC, off = blok_u32le_get(r + 32), elen = blok_u32le_get(r + 36);
+  *deleted = k->deletions && elen == RUN_DELETED && off == 0;
+  if (*deleted) {
+    *entry = NULL;
+    *entry_len = 0;
+    return BLOK_OK;
+  }
+  if (elen > k->entry_max || off > len - base || elen > len - base - off) return BLOK_EFORMAT;
   *entry = v + base + off;
   *entry_len = elen;
   return BLOK_OK;
@@ -141,11 +147,13 @@ static enum blok_err txidx_entry(struct blok_buf *b, uint64_t height, uint32_t p
 struct run_ref {
   const uint8_t *id, *entry;
   size_t len;
+  bool deleted;
   uint64_t height;
-  size_t at; /* the entry's offset in a run being built; its order among those being merged */
+  size_t at;  /* its order among those being merged, or given to put_run */
+  size_t off; /* put_run: where its entry goes among the entries */
 };
 
-/* By id, then height, then place: ids are unique in a chain, but the order stays total. */
+/* By id, then height, then place: the newest entry of an id comes last. */
 static int ref_by_id(const void *a, const void *b) {
   const struct run_ref *x = a, *y = b;
   int c = memcmp(x->id, y->id, 32);
@@ -154,54 +162,58 @@ static int ref_by_id(const void *a, const void *b) {
   return (x->at > y->at) - (x->at < y->at);
 }
 
-/* The block's run: its entries encoded in block order, the records sorted by id in front. */
-static enum blok_err put_run(struct blok_txn *t, const struct blok_exec *x) {
-  size_t n = x->h.tx_count;
+/* The run of the n entries refs name as height's value of k's runs table: the records in id
+ * order, the entries in the order given. Sorts refs by id. A state run has one entry per key
+ * (the block's writes are a map); ids are unique in a chain, so a txidx run has one per id. */
+static enum blok_err put_run(struct blok_txn *t, const struct run_kind *k, uint64_t height,
+                             struct run_ref *refs, size_t n) {
+  BLOK_ASSERT(n > 0 && n <= k->count_max);
+  size_t bytes = 4 + n * RUN_REC, entries = 0;
+  for (size_t i = 0; i < n; i++) { /* the entries go in the order given */
+    refs[i].off = entries;
+    if (!refs[i].deleted) entries += refs[i].len;
+  }
+  if (entries > UINT32_MAX - bytes) return BLOK_ETOOLONG; /* offsets are u32 */
+  bytes += entries;
+  qsort(refs, n, sizeof *refs, ref_by_id);
   struct blok_buf run;
-  blok_buf_init(&run, 4 + n * (TXRUN_REC + TXIDX_VALUE_MAX));
-  struct run_ref *refs = malloc(n * sizeof *refs);
-  enum blok_err rc = refs ? blok_buf_reserve(&run, 4 + n * TXRUN_REC) : BLOK_ENOMEM;
-  if (rc == BLOK_OK) run.len = 4 + n * TXRUN_REC; /* the records, filled in below */
-  size_t base = run.len;
-  for (size_t i = 0; rc == BLOK_OK && i < n; i++) {
-    size_t off = run.len;
-    rc = txidx_entry(&run, x->h.height, (uint32_t)i, &x->results[i].r);
-    refs[i] = (struct run_ref){
-        .id = x->results[i].id, .len = run.len - off, .height = x->h.height, .at = off};
-  }
+  blok_buf_init(&run, bytes);
+  enum blok_err rc = blok_buf_reserve(&run, bytes);
   if (rc == BLOK_OK) {
-    qsort(refs, n, sizeof *refs, ref_by_id);
     blok_u32le_put(run.data, (uint32_t)n);
-    for (size_t k = 0; k < n; k++) {
-      uint8_t *r = run.data + 4 + k * TXRUN_REC;
-      memcpy(r, refs[k].id, 32);
-      blok_u32le_put(r + 32, (uint32_t)(refs[k].at - base));
-      blok_u32le_put(r + 36, (uint32_t)refs[k].len);
+    uint8_t *base = run.data + 4 + n * RUN_REC;
+    for (size_t i = 0; i < n; i++) {
+      uint8_t *r = run.data + 4 + i * RUN_REC;
+      memcpy(r, refs[i].id, 32);
+      blok_u32le_put(r + 32, refs[i].deleted ? 0 : (uint32_t)refs[i].off);
+      blok_u32le_put(r + 36, refs[i].deleted ? RUN_DELETED : (uint32_t)refs[i].len);
+      if (!refs[i].deleted && refs[i].len) memcpy(base + refs[i].off, refs[i].entry, refs[i].len);
     }
+    run.len = bytes;
     uint8_t hk[8];
-    blok_store_u64_key(hk, x->h.height);
-    rc = blok_txn_put(t, BLOK_TABLE_TXRUN, hk, 8, run.data, run.len);
+    blok_store_u64_key(hk, height);
+    rc = blok_txn_put(t, k->runs, hk, 8, run.data, run.len);
   }
-  free(refs);
   blok_buf_release(&run);
   return rc;
 }
 
-/* Every run into txidx, in id order, and out of txidx.recent. The runs are copied first: puts
- * in the same transaction may move the pages their bytes are in. */
-static enum blok_err merge_runs(struct blok_txn *t) {
+/* Every run of k into its main table, in id order, and out of the runs table; where runs hold
+ * one id more than once, the newest entry is the one that stays. The runs are copied first:
+ * puts in the same transaction may move the pages their bytes are in. */
+static enum blok_err merge_runs(struct blok_txn *t, const struct run_kind *k) {
   struct blok_buf all;
   blok_buf_init(&all, SIZE_MAX);
   size_t runs = 0, total = 0;
   struct blok_cursor *c;
   struct blok_kv kv;
   static const uint8_t first[8];
-  BLOK_TRY(blok_cursor_open(t, BLOK_TABLE_TXRUN, &c));
+  BLOK_TRY(blok_cursor_open(t, k->runs, &c));
   enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv);
   while (rc == BLOK_OK) { /* each run as: u64 height, u64 length, the value */
     size_t n;
     uint8_t head[16];
-    rc = kv.key_len == 8 ? run_count(kv.val, kv.val_len, &n) : BLOK_EFORMAT;
+    rc = kv.key_len == 8 ? run_count(k, kv.val, kv.val_len, &n) : BLOK_EFORMAT;
     if (rc != BLOK_OK) break;
     memcpy(head, kv.key, 8);
     blok_store_u64_key(head + 8, kv.val_len);
@@ -216,61 +228,125 @@ static enum blok_err merge_runs(struct blok_txn *t) {
   struct run_ref *refs = NULL;
   if (rc == BLOK_OK && total > 0)
     rc = (refs = malloc(total * sizeof *refs)) ? BLOK_OK : BLOK_ENOMEM;
-  size_t k = 0;
-  for (size_t at = 0, r = 0; rc == BLOK_OK && r < runs; r++) {
-    uint64_t height = blok_store_u64_from_key(all.data + at);
-    size_t len = (size_t)blok_store_u64_from_key(all.data + at + 8), n;
-    const uint8_t *v = all.data + at + 16;
-    rc = run_count(v, len, &n);
-    for (size_t i = 0; rc == BLOK_OK && i < n; i++, k++) {
-      refs[k].id = run_id(v, i);
-      refs[k].height = height;
-      refs[k].at = k;
-      rc = run_entry(v, len, n, i, &refs[k].entry, &refs[k].len);
+  size_t at = 0;
+  for (size_t off = 0, r = 0; rc == BLOK_OK && r < runs; r++) {
+    uint64_t height = blok_store_u64_from_key(all.data + off);
+    size_t len = (size_t)blok_store_u64_from_key(all.data + off + 8), n;
+    const uint8_t *v = all.data + off + 16;
+    rc = run_count(k, v, len, &n);
+    for (size_t i = 0; rc == BLOK_OK && i < n; i++, at++) {
+      refs[at].id = run_id(v, i);
+      refs[at].height = height;
+      refs[at].at = at;
+      rc = run_entry(k, v, len, n, i, &refs[at].entry, &refs[at].len, &refs[at].deleted);
     }
-    at += 16 + len;
+    off += 16 + len;
   }
   if (rc == BLOK_OK && total > 0) qsort(refs, total, sizeof *refs, ref_by_id);
-  for (size_t i = 0; rc == BLOK_OK && i < total; i++)
-    rc = blok_txn_put(t, BLOK_TABLE_TXIDX, refs[i].id, 32, refs[i].entry, refs[i].len);
-  for (size_t at = 0, r = 0; rc == BLOK_OK && r < runs; r++) {
-    rc = blok_txn_del(t, BLOK_TABLE_TXRUN, all.data + at, 8);
-    at += 16 + (size_t)blok_store_u64_from_key(all.data + at + 8);
+  for (size_t i = 0; rc == BLOK_OK && i < total; i++) {
+    if (i + 1 < total && memcmp(refs[i].id, refs[i + 1].id, 32) == 0) continue; /* not newest */
+    rc = refs[i].deleted ? blok_txn_del(t, k->main, refs[i].id, 32)
+                         : blok_txn_put(t, k->main, refs[i].id, 32, refs[i].entry, refs[i].len);
+  }
+  for (size_t off = 0, r = 0; rc == BLOK_OK && r < runs; r++) {
+    rc = blok_txn_del(t, k->runs, all.data + off, 8);
+    off += 16 + (size_t)blok_store_u64_from_key(all.data + off + 8);
   }
   free(refs);
   blok_buf_release(&all);
   return rc;
 }
 
-static enum blok_err write_txidx(struct blok_txn *t, struct blok_exec *x) {
-  if (x->h.tx_count > 0) BLOK_TRY(put_run(t, x));
-  if (x->h.height % TXIDX_MERGE_EVERY != 0) return BLOK_OK;
-  return merge_runs(t);
-}
-
-/* The txidx entry of id: in a run, newest first, then in txidx. */
-static enum blok_err find_entry(struct blok_txn *t, const uint8_t id[32], const uint8_t **v,
-                                size_t *len) {
+/* The entry of id: in k's runs, newest first, then in k's main table. */
+static enum blok_err find_entry(struct blok_txn *t, const struct run_kind *k, const uint8_t id[32],
+                                const uint8_t **v, size_t *len) {
   struct blok_cursor *c;
   struct blok_kv kv;
-  BLOK_TRY(blok_cursor_open(t, BLOK_TABLE_TXRUN, &c));
+  BLOK_TRY(blok_cursor_open(t, k->runs, &c));
   enum blok_err rc = blok_cursor_last(c, &kv);
-  bool found = false;
+  bool found = false, deleted = false;
   while (rc == BLOK_OK && !found) {
     size_t n, i;
-    rc = run_count(kv.val, kv.val_len, &n);
+    rc = run_count(k, kv.val, kv.val_len, &n);
     if (rc != BLOK_OK) break;
     rc = run_find(kv.val, n, id, &i);
     if (rc == BLOK_OK) {
       found = true;
-      rc = run_entry(kv.val, kv.val_len, n, i, v, len);
+      rc = run_entry(k, kv.val, kv.val_len, n, i, v, len, &deleted);
     } else if (rc == BLOK_ENOTFOUND) {
       rc = blok_cursor_prev(c, &kv);
     }
   }
   blok_cursor_close(c);
+  if (found && rc == BLOK_OK && deleted) return BLOK_ENOTFOUND;
   if (found || rc != BLOK_ENOTFOUND) return rc;
-  return blok_txn_get(t, BLOK_TABLE_TXIDX, id, 32, v, len);
+  return blok_txn_get(t, k->main, id, 32, v, len);
+}
+
+enum blok_err blok_state_get(struct blok_txn *t, const uint8_t key[32], const uint8_t **val,
+                             size_t *val_len) {
+  return find_entry(t, &STATE_RUNS, key, val, val_len);
+}
+
+/* The block's state writes as its run, its index writes as puts. */
+static enum blok_err write_state(struct blok_txn *t, struct blok_exec *x) {
+  BLOK_TRY(write_nodes(t, x));
+  size_t n = x->block_writes.count;
+  if (n > STATE_RUN_COUNT_MAX) return BLOK_ETOOLONG;
+  const struct blok__kv **sorted = NULL;
+  struct run_ref *refs = NULL;
+  enum blok_err rc = BLOK_OK;
+  if (n > 0) {
+    rc = blok__kvmap_sorted(&x->block_writes, &sorted);
+    if (rc == BLOK_OK) rc = (refs = malloc(n * sizeof *refs)) ? BLOK_OK : BLOK_ENOMEM;
+  }
+  for (size_t i = 0; rc == BLOK_OK && i < n; i++)
+    refs[i] = (struct run_ref){.id = sorted[i]->key,
+                               .entry = sorted[i]->val,
+                               .len = sorted[i]->len,
+                               .deleted = sorted[i]->deleted,
+                               .at = i};
+  if (rc == BLOK_OK && n > 0) rc = put_run(t, &STATE_RUNS, x->h.height, refs, n);
+  free(refs);
+  free(sorted);
+  BLOK_TRY(rc);
+  for (size_t i = 0; i < x->block_index.count; i++) {
+    const struct blok__index_write *w = &x->block_index.v[i];
+    BLOK_TRY(blok_txn_put(t, w->table, w->key, w->key_len, w->val, w->val_len));
+  }
+  return BLOK_OK;
+}
+
+/* The block's txidx entries as its run. */
+static enum blok_err put_txidx_run(struct blok_txn *t, const struct blok_exec *x) {
+  size_t n = x->h.tx_count;
+  struct blok_buf entries;
+  blok_buf_init(&entries, n * TXIDX_VALUE_MAX);
+  struct run_ref *refs = malloc(n * sizeof *refs);
+  size_t *offs = malloc(n * sizeof *offs);
+  enum blok_err rc = refs && offs ? BLOK_OK : BLOK_ENOMEM;
+  for (size_t i = 0; rc == BLOK_OK && i < n; i++) {
+    offs[i] = entries.len;
+    rc = txidx_entry(&entries, x->h.height, (uint32_t)i, &x->results[i].r);
+  }
+  for (size_t i = 0; rc == BLOK_OK && i < n; i++) /* the entries have stopped moving */
+    refs[i] = (struct run_ref){.id = x->results[i].id,
+                               .entry = entries.data + offs[i],
+                               .len = (i + 1 < n ? offs[i + 1] : entries.len) - offs[i],
+                               .at = i};
+  if (rc == BLOK_OK) rc = put_run(t, &TXIDX_RUNS, x->h.height, refs, n);
+  free(offs);
+  free(refs);
+  blok_buf_release(&entries);
+  return rc;
+}
+
+/* The runs, and every RUNS_MERGE_EVERY heights their merge. */
+static enum blok_err write_runs(struct blok_txn *t, struct blok_exec *x) {
+  if (x->h.tx_count > 0) BLOK_TRY(put_txidx_run(t, x));
+  if (x->h.height % RUNS_MERGE_EVERY != 0) return BLOK_OK;
+  BLOK_TRY(merge_runs(t, &TXIDX_RUNS));
+  return merge_runs(t, &STATE_RUNS);
 }
 
 static enum blok_err commit_fn(struct blok_txn *t, void *arg) {
@@ -279,7 +355,7 @@ static enum blok_err commit_fn(struct blok_txn *t, void *arg) {
   uint8_t hk[8];
   blok_store_u64_key(hk, x->h.height);
   BLOK_TRY(write_state(t, x));
-  BLOK_TRY(write_txidx(t, x));
+  BLOK_TRY(write_runs(t, x));
   BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKS, hk, 8, c->block.data, c->block.len));
   BLOK_TRY(blok_txn_put(t, BLOK_TABLE_BLOCKHASH, c->hash, 32, hk, 8));
   if (x->h.height == 0) {
@@ -401,7 +477,7 @@ static enum blok_err check_format(struct blok_ledger *l, struct blok_why *why) {
   unsigned format = rc == BLOK_OK && n == 1 ? v[0] : 1; /* format 1 wrote no marker */
   blok_store_read_end(t);
   if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
-  if (format == 3 || format == 4) { /* what they wrote, format 5 reads */
+  if (format >= 3 && format < STORE_FORMAT) { /* what they wrote, this format reads */
     uint8_t f = STORE_FORMAT;
     return blok_store_write(l->store, put_format, &f);
   }
@@ -521,7 +597,7 @@ enum blok_err blok_ledger_tx(struct blok_ledger *l, const uint8_t id[32],
   const uint8_t *v;
   size_t n;
   BLOK_TRY(blok_store_read_begin(l->store, &t));
-  enum blok_err rc = find_entry(t, id, &v, &n);
+  enum blok_err rc = find_entry(t, &TXIDX_RUNS, id, &v, &n);
   if (rc == BLOK_OK) {
     struct blok_reader r;
     uint32_t code;
@@ -575,7 +651,7 @@ enum blok_err blok_ledger_state(struct blok_ledger *l, const char *module, const
   blok_txn_smt_store(t, &s);
   enum blok_err rc = blok_ledger_head_in(t, header);
   if (rc == BLOK_OK) {
-    rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+    rc = blok_state_get(t, tk, &v, &n);
     *found = rc == BLOK_OK;
     if (rc == BLOK_OK) rc = blok_buf_append(value, v, n);
     if (rc == BLOK_ENOTFOUND) rc = BLOK_OK;
@@ -626,7 +702,7 @@ enum blok_err blok_ledger_next_nonce(struct blok_ledger *l, const uint8_t sender
   const uint8_t *v;
   size_t n;
   BLOK_TRY(blok_store_read_begin(l->store, &t));
-  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+  enum blok_err rc = blok_state_get(t, tk, &v, &n);
   if (rc == BLOK_ENOTFOUND) {
     *next = 1;
     rc = BLOK_OK;

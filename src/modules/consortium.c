@@ -235,12 +235,12 @@ enum blok_err blok_consortium_member_by_key_at(struct blok_txn *t, const uint8_t
   memcpy(kk, "key/", 4);
   memcpy(kk + 4, pk, 32);
   BLOK_TRY(blok_state_key(tk, MODULE, kk, sizeof kk));
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n));
+  BLOK_TRY(blok_state_get(t, tk, &v, &n));
   if (n == 0 || n > BLOK_NAME_MAX) return BLOK_EFORMAT;
   memcpy(k, "member/", 7);
   memcpy(k + 7, v, n);
   BLOK_TRY(blok_state_key(tk, MODULE, k, 7 + n));
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n));
+  BLOK_TRY(blok_state_get(t, tk, &v, &n));
   return blok_member_decode(v, n, out);
 }
 

@@ -57,7 +57,7 @@ static enum blok_err state(struct blok_txn *t, char tag, const char *id, const u
   if (strlen(id) > 64) return BLOK_ENOTFOUND;
   size_t kl = blok__parts_key(k, sizeof k, tag, id, strlen(id));
   BLOK_TRY(blok_state_key(tk, BLOK_PARTS_MODULE, k, kl));
-  return blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, v, n);
+  return blok_state_get(t, tk, v, n);
 }
 
 enum blok_err blok_parts_part_json(struct blok_txn *t, const char *serial, json_t **out) {

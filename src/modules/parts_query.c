@@ -29,7 +29,7 @@ static enum blok_err qget(struct blok_txn *t, char tag, const char *id, size_t l
   uint8_t k[2 + 64], tk[32];
   size_t kl = blok__parts_key(k, sizeof k, tag, id, len);
   BLOK_TRY(blok_state_key(tk, MODULE, k, kl));
-  return blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, v, n);
+  return blok_state_get(t, tk, v, n);
 }
 
 static enum blok_err q_part(struct blok_txn *t, const char *serial, struct blok__part *r,
@@ -58,7 +58,7 @@ static enum blok_err q_vehicle(struct blok_txn *t, const char *vin, struct blok_
   size_t n;
   blok_vehicle_state_key(k, vin);
   BLOK_TRY(blok_state_key(tk, BLOK_VEHICLE_MODULE, k, sizeof k));
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n));
+  BLOK_TRY(blok_state_get(t, tk, &v, &n));
   return blok_vehicle_record_decode(v, n, r) == BLOK_OK ? BLOK_OK : BLOK_ESTORE;
 }
 
@@ -117,7 +117,7 @@ enum blok_err blok_parts_serial_batch(struct blok_txn *t, const char *serial, ch
   blok_store_u64_key(k + 3, sp.number / BLOK__PARTS_BUCKET);
   memcpy(k + 11, serial, sp.prefix_len);
   BLOK_TRY(blok_state_key(tk, MODULE, k, 11 + sp.prefix_len));
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n));
+  BLOK_TRY(blok_state_get(t, tk, &v, &n));
   blok_reader_init(&rd, v, n);
   BLOK_TRY(blok_dec_count(&rd, &count, BLOK__PARTS_BUCKET_MAX));
   for (size_t i = 0; i < count; i++) {
@@ -611,7 +611,7 @@ static enum blok_err txn_get(void *ctx, const uint8_t *key, size_t key_len, bool
   uint8_t tk[32];
   (void)why;
   BLOK_TRY(blok_state_key(tk, MODULE, key, key_len));
-  enum blok_err rc = blok_txn_get(ctx, BLOK_TABLE_STATE, tk, 32, val, val_len);
+  enum blok_err rc = blok_state_get(ctx, tk, val, val_len);
   *found = rc == BLOK_OK;
   return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
 }

@@ -75,7 +75,7 @@ static enum blok_err read_record(struct build *b) {
   uint8_t key[19], tk[32];
   blok_vehicle_state_key(key, b->vin);
   BLOK_TRY(blok_state_key(tk, BLOK_VEHICLE_MODULE, key, sizeof key));
-  enum blok_err rc = blok_txn_get(b->t, BLOK_TABLE_STATE, tk, 32, &b->record, &b->record_len);
+  enum blok_err rc = blok_state_get(b->t, tk, &b->record, &b->record_len);
   if (rc == BLOK_ENOTFOUND) return blok_refuse(b->why, rc, "vin %.17s is not registered", b->vin);
   BLOK_TRY(rc);
   if (blok_vehicle_record_decode(b->record, b->record_len, &b->rec) != BLOK_OK)
@@ -166,7 +166,7 @@ static enum blok_err state_get(void *ctx, const uint8_t *key, size_t key_len, bo
   struct blok_smt_store s;
   struct blok_buf proof;
   BLOK_TRY(blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len));
-  enum blok_err rc = blok_txn_get(b->t, BLOK_TABLE_STATE, tk, 32, val, val_len);
+  enum blok_err rc = blok_state_get(b->t, tk, val, val_len);
   if (rc != BLOK_OK && rc != BLOK_ENOTFOUND) return rc;
   *found = rc == BLOK_OK;
   if (json_array_size(b->state) == BLOK_REPORT_STATE_MAX)

@@ -22,7 +22,7 @@
 
 static const char *const core_names[BLOK_TABLE_CORE_COUNT] = {
     "meta", "blocks",    "txidx",     "smt.blocks",  "state",
-    "qc",   "blockhash", "smt.roots", "txidx.recent"};
+    "qc",   "blockhash", "smt.roots", "txidx.recent", "state.recent"};
 
 struct blok_store {
   MDB_env *env;

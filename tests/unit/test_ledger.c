@@ -48,10 +48,46 @@ static json_t *genesis_doc(struct world *w, const char *chain) {
       "Main Street Dealer", "roles", "dealer", "keys", hexj(w->dealer.pk));
 }
 
+/* A module for the tests of state storage: kv/set puts or deletes one key. Payload: u8 op (1
+ * put, 2 delete), u8 key length, the key, then the value (a put's). */
+static enum blok_err kv_check(const struct blok_tx_kind *kind, const uint8_t *p, size_t len,
+                              struct blok_why *why) {
+  (void)kind;
+  if (len < 3 || (p[0] != 1 && p[0] != 2) || p[1] == 0 || len < 2u + p[1])
+    return blok_refuse(why, BLOK_EFORMAT, "kv: bad payload");
+  return BLOK_OK;
+}
+
+static enum blok_err kv_from_json(const struct blok_tx_kind *kind, const json_t *j,
+                                  struct blok_buf *out, struct blok_why *why) {
+  (void)kind, (void)j, (void)out;
+  return blok_refuse(why, BLOK_EINVAL, "kv: no JSON form");
+}
+
+static json_t *kv_to_json(const struct blok_tx_kind *kind, const uint8_t *p, size_t len) {
+  (void)kind, (void)p, (void)len;
+  return json_object();
+}
+
+static enum blok_err kv_apply(struct blok_exec *x, const struct blok_tx *tx, struct blok_why *why) {
+  (void)why;
+  const uint8_t *p = tx->payload;
+  if (p[0] == 2) return blok_exec_del(x, "kv", p + 2, p[1]);
+  return blok_exec_put(x, "kv", p + 2, p[1], p + 2 + p[1], tx->payload_len - 2 - p[1]);
+}
+
+static const struct blok_tx_kind kv_kinds[] = {{.type = "set",
+                                                .check = kv_check,
+                                                .from_json = kv_from_json,
+                                                .to_json = kv_to_json,
+                                                .apply = kv_apply}};
+static const struct blok_module kv_module = {.name = "kv", .kinds = kv_kinds, .kind_count = 1};
+
 static void open_world(struct world *w, const char *chain, enum blok_err want) {
   blok_registry_init(&w->reg);
   assert_int_equal(blok_registry_add(&w->reg, &blok_consortium_module), BLOK_OK);
   assert_int_equal(blok_registry_add(&w->reg, &blok_anchor_module), BLOK_OK);
+  assert_int_equal(blok_registry_add(&w->reg, &kv_module), BLOK_OK);
   w->reg.authorize = blok_consortium_authorize;
   struct blok_why why = {{0}};
   json_t *doc = genesis_doc(w, chain);
@@ -230,7 +266,7 @@ static void check_state_proof(struct world *w, const struct blok_header *h) {
   const uint8_t *val;
   size_t n;
   assert_int_equal(blok_store_read_begin(w->store, &t), BLOK_OK);
-  assert_int_equal(blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &val, &n), BLOK_OK);
+  assert_int_equal(blok_state_get(t, tk, &val, &n), BLOK_OK);
   blok_sha256(vh, val, n);
   blok_txn_smt_store(t, &s);
   assert_int_equal(blok_smt_prove(&s, h->state_root, tk, &p), BLOK_OK);
@@ -652,14 +688,14 @@ static void anchor_id(const struct blok_sign_keypair *kp, uint64_t nonce, const 
   blok_buf_release(&pl);
 }
 
-static size_t count_runs(struct world *w, uint64_t *lowest) {
+static size_t count_runs(struct world *w, unsigned table, uint64_t *lowest) {
   struct blok_txn *t;
   struct blok_cursor *c;
   struct blok_kv kv;
   static const uint8_t first[8];
   size_t n = 0;
   assert_int_equal(blok_store_read_begin(w->store, &t), BLOK_OK);
-  assert_int_equal(blok_cursor_open(t, BLOK_TABLE_TXRUN, &c), BLOK_OK);
+  assert_int_equal(blok_cursor_open(t, table, &c), BLOK_OK);
   enum blok_err rc = blok_cursor_seek(c, first, sizeof first, &kv);
   for (; rc == BLOK_OK; rc = blok_cursor_next(c, &kv))
     if (n++ == 0) *lowest = blok_store_u64_from_key(kv.key);
@@ -670,8 +706,10 @@ static size_t count_runs(struct world *w, uint64_t *lowest) {
 }
 
 struct run_damage {
+  unsigned table;
   uint64_t height;
-  size_t cut; /* bytes taken off the run's end */
+  size_t cut;     /* bytes taken off the run's end */
+  uint32_t count; /* when not 0, the count the run says it has */
 };
 
 static enum blok_err damage_run_fn(struct blok_txn *t, void *arg) {
@@ -680,10 +718,11 @@ static enum blok_err damage_run_fn(struct blok_txn *t, void *arg) {
   const uint8_t *v;
   size_t n;
   blok_store_u64_key(k, d->height);
-  BLOK_TRY(blok_txn_get(t, BLOK_TABLE_TXRUN, k, 8, &v, &n));
-  if (n > sizeof copy || n < d->cut) return BLOK_ETOOLONG;
+  BLOK_TRY(blok_txn_get(t, d->table, k, 8, &v, &n));
+  if (n > sizeof copy || n < d->cut || n < 4) return BLOK_ETOOLONG;
   memcpy(copy, v, n);
-  return blok_txn_put(t, BLOK_TABLE_TXRUN, k, 8, copy, n - d->cut);
+  if (d->count) blok_u32le_put(copy, d->count);
+  return blok_txn_put(t, d->table, k, 8, copy, n - d->cut);
 }
 
 /*
@@ -714,7 +753,7 @@ static void test_txidx_runs(void **state) {
     commit_spec(&w, x, &hh);
     blok_exec_free(x);
     uint64_t lowest = 0;
-    size_t runs = count_runs(&w, &lowest);
+    size_t runs = count_runs(&w, BLOK_TABLE_TXRUN, &lowest);
     assert_int_equal(runs, h % 16);
     if (runs) assert_int_equal(lowest, h - h % 16 + 1);
   }
@@ -733,10 +772,131 @@ static void test_txidx_runs(void **state) {
     close_world(&w);
     open_world(&w, "blokauto-test", BLOK_OK);
   }
-  struct run_damage d = {.height = 38, .cut = 3};
+  struct run_damage d = {.table = BLOK_TABLE_TXRUN, .height = 38, .cut = 3};
   assert_int_equal(blok_store_write(w.store, damage_run_fn, &d), BLOK_OK);
   struct blok_tx_location loc;
   assert_int_equal(blok_ledger_tx(w.l, ids[37][2], &loc), BLOK_EFORMAT); /* the last entry */
+  close_world(&w);
+  teardown(&w);
+}
+
+/* A kv/set transaction by kp on x: op 1 puts val under key, op 2 deletes key. */
+static void spec_kv(struct blok_exec *x, const struct blok_sign_keypair *kp, uint64_t nonce,
+                    uint8_t op, const char *key, const char *val) {
+  uint8_t pl[256];
+  size_t kl = strlen(key), vl = val ? strlen(val) : 0;
+  assert_true(2 + kl + vl <= sizeof pl);
+  pl[0] = op;
+  pl[1] = (uint8_t)kl;
+  memcpy(pl + 2, key, kl);
+  if (vl) memcpy(pl + 2 + kl, val, vl);
+  struct blok_tx tx;
+  memset(&tx, 0, sizeof tx);
+  tx.version = BLOK_TX_VERSION;
+  snprintf(tx.chain_id, sizeof tx.chain_id, "blokauto-test");
+  snprintf(tx.module, sizeof tx.module, "kv");
+  snprintf(tx.type, sizeof tx.type, "set");
+  tx.nonce = nonce;
+  tx.expiry_height = 100;
+  tx.payload = pl;
+  tx.payload_len = 2 + kl + vl;
+  struct blok_buf buf;
+  blok_buf_init(&buf, BLOK_TX_ENCODED_MAX);
+  assert_int_equal(blok_tx_sign(&tx, kp, &buf), BLOK_OK);
+  struct blok_tx_result res;
+  assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
+  if (res.code != BLOK_OK) fail_msg("kv/set %s refused: %s", key, res.msg);
+  blok_buf_release(&buf);
+}
+
+/* The ledger's value of kv key is want (NULL: none), and the head's state root proves it. */
+static void check_kv(struct world *w, const char *key, const char *want) {
+  bool found;
+  struct blok_buf v;
+  static struct blok_smt_proof p;
+  struct blok_header h;
+  uint8_t tk[32], vh[32];
+  blok_buf_init(&v, BLOK_STATE_VALUE_MAX);
+  assert_int_equal(blok_ledger_state(w->l, "kv", key, strlen(key), &found, &v, &p, &h), BLOK_OK);
+  assert_int_equal(blok_state_key(tk, "kv", key, strlen(key)), BLOK_OK);
+  if (want == NULL) {
+    if (found) fail_msg("kv %s: found %.*s, none wanted", key, (int)v.len, (const char *)v.data);
+    assert_int_equal(blok_smt_verify(h.state_root, tk, NULL, &p), BLOK_OK);
+  } else {
+    if (!found) fail_msg("kv %s: none found, %s wanted", key, want);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.data, want, v.len);
+    blok_sha256(vh, v.data, v.len);
+    assert_int_equal(blok_smt_verify(h.state_root, tk, vh, &p), BLOK_OK);
+  }
+  blok_buf_release(&v);
+}
+
+/*
+ * The state values in two levels: 40 blocks put and delete keys of a pool of eight; each
+ * block's writes wait in a run until a height divisible by 16 moves them into the state table,
+ * so after height 40 only the runs of 33..40 are left. At every height every key reads as a
+ * model of the writes says, agreeing with the state root's proof, also after reopening: a put
+ * or a delete in a run hides the table's older value, a key put and deleted again between two
+ * merges is gone. The senders' nonces are read through the runs too (a wrong one would refuse
+ * the next transaction). A damaged run is BLOK_EFORMAT, not a wrong value.
+ */
+static void test_state_runs(void **state) {
+  (void)state;
+  static struct world w;
+  setup(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  enum { BLOCKS = 40, KEYS = 8 };
+  char model[KEYS][16], merged[KEYS][16], key[KEYS][8];
+  bool has[KEYS] = {false}, had[KEYS] = {false};
+  size_t hides_put = 0, hides_del = 0;
+  for (int k = 0; k < KEYS; k++) snprintf(key[k], sizeof key[k], "key%d", k);
+  uint64_t nonce = 1;
+  for (uint64_t h = 1; h <= BLOCKS; h++) {
+    struct blok_exec *x = spec_block(&w, NULL, w.g.time_ms + 1000 * h, h);
+    for (size_t i = 0; i < 1 + h % 3; i++, nonce++) {
+      int k = (int)((h * 3 + i) % KEYS);
+      if ((h * 5 + i) % 4 == 0) {
+        spec_kv(x, &w.maker, nonce, 2, key[k], NULL);
+        has[k] = false;
+      } else {
+        snprintf(model[k], sizeof model[k], "v%llu.%zu", (unsigned long long)h, i);
+        spec_kv(x, &w.maker, nonce, 1, key[k], model[k]);
+        has[k] = true;
+      }
+    }
+    struct blok_header hh;
+    assert_int_equal(blok_exec_finish(x, &hh), BLOK_OK);
+    commit_spec(&w, x, &hh);
+    blok_exec_free(x);
+    uint64_t lowest = 0;
+    size_t runs = count_runs(&w, BLOK_TABLE_STATERUN, &lowest);
+    assert_int_equal(runs, h % 16);
+    if (runs) assert_int_equal(lowest, h - h % 16 + 1);
+    for (int k = 0; k < KEYS; k++) {
+      check_kv(&w, key[k], has[k] ? model[k] : NULL);
+      if (runs && had[k] && !has[k]) hides_del++;
+      if (runs && had[k] && has[k] && strcmp(model[k], merged[k]) != 0) hides_put++;
+    }
+    if (h % 16 == 0)
+      for (int k = 0; k < KEYS; k++) {
+        had[k] = has[k];
+        memcpy(merged[k], model[k], sizeof merged[k]);
+      }
+  }
+  assert_true(hides_put > 0 && hides_del > 0); /* the schedule has both cases */
+  close_world(&w);
+  open_world(&w, "blokauto-test", BLOK_OK);
+  for (int k = 0; k < KEYS; k++) check_kv(&w, key[k], has[k] ? model[k] : NULL);
+  struct run_damage d = {.table = BLOK_TABLE_STATERUN, .height = 40, .count = 1000};
+  assert_int_equal(blok_store_write(w.store, damage_run_fn, &d), BLOK_OK);
+  bool found;
+  struct blok_buf v;
+  static struct blok_smt_proof p;
+  struct blok_header h;
+  blok_buf_init(&v, BLOK_STATE_VALUE_MAX);
+  assert_int_equal(blok_ledger_state(w.l, "kv", "key0", 4, &found, &v, &p, &h), BLOK_EFORMAT);
+  blok_buf_release(&v);
   close_world(&w);
   teardown(&w);
 }
@@ -746,8 +906,8 @@ static enum blok_err set_format(struct blok_txn *t, void *arg) {
 }
 
 /* A folder of storage format 2 (state-tree nodes one per LMDB entry) is refused, not misread;
- * one of format 3 or 4 (sorted node values, no slots; format 3 without transaction index
- * runs) opens and is marked 5. */
+ * one of format 3, 4 or 5 (3 and 4: sorted node values, no slots; 3: no transaction index
+ * runs; none of them state runs) opens and is marked 6. */
 static void test_store_format(void **state) {
   (void)state;
   static struct world w;
@@ -761,7 +921,7 @@ static void test_store_format(void **state) {
   blok_genesis_release(&w.g);
   struct blok_store_opts o = {.dir = w.dir};
   assert_int_equal(blok_store_open(&w.store, &o), BLOK_OK);
-  for (f = 3; f <= 4; f++) {
+  for (f = 3; f <= 5; f++) {
     assert_int_equal(blok_store_write(w.store, set_format, &f), BLOK_OK);
     blok_store_close(w.store);
     open_world(&w, "blokauto-test", BLOK_OK);
@@ -771,7 +931,7 @@ static void test_store_format(void **state) {
     assert_int_equal(blok_store_read_begin(w.store, &t), BLOK_OK);
     assert_int_equal(blok_txn_get(t, BLOK_TABLE_META, "format", 6, &v, &n), BLOK_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(v[0], 5);
+    assert_int_equal(v[0], 6);
     blok_store_read_end(t);
     close_world(&w);
     assert_int_equal(blok_store_open(&w.store, &o), BLOK_OK);
@@ -783,7 +943,8 @@ static void test_store_format(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_store_format), cmocka_unit_test(test_damaged_node),
-      cmocka_unit_test(test_txidx_runs),   cmocka_unit_test(test_ledger),
+      cmocka_unit_test(test_txidx_runs),   cmocka_unit_test(test_state_runs),
+      cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_speculative),  cmocka_unit_test(test_grow_with_open_views),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

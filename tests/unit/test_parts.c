@@ -686,7 +686,7 @@ static size_t state_value(struct world *w, const char *key, size_t key_len, uint
   size_t n = 0;
   struct blok_txn *t = rtxn(w);
   assert_int_equal(blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len), BLOK_OK);
-  enum blok_err rc = blok_txn_get(t, BLOK_TABLE_STATE, tk, 32, &v, &n);
+  enum blok_err rc = blok_state_get(t, tk, &v, &n);
   if (rc == BLOK_ENOTFOUND)
     n = 0;
   else
@@ -713,7 +713,7 @@ static enum blok_err tget(void *ctx, const uint8_t *key, size_t key_len, bool *f
   uint8_t tk[32];
   (void)why;
   assert_int_equal(blok_state_key(tk, BLOK_PARTS_MODULE, key, key_len), BLOK_OK);
-  enum blok_err rc = blok_txn_get(ctx, BLOK_TABLE_STATE, tk, 32, val, val_len);
+  enum blok_err rc = blok_state_get(ctx, tk, val, val_len);
   *found = rc == BLOK_OK;
   return rc == BLOK_ENOTFOUND ? BLOK_OK : rc;
 }
