@@ -848,8 +848,8 @@ static void test_state_runs(void **state) {
   open_world(&w, "blokauto-test", BLOK_OK);
   enum { BLOCKS = 40, KEYS = 8 };
   char model[KEYS][16], merged[KEYS][16], key[KEYS][8];
-  bool has[KEYS] = {false}, had[KEYS] = {false};
-  size_t hides_put = 0, hides_del = 0;
+  bool has[KEYS] = {false}, had[KEYS] = {false}, put_since[KEYS] = {false};
+  size_t hides_put = 0, hides_del = 0, gone = 0;
   for (int k = 0; k < KEYS; k++) snprintf(key[k], sizeof key[k], "key%d", k);
   uint64_t nonce = 1;
   for (uint64_t h = 1; h <= BLOCKS; h++) {
@@ -862,7 +862,7 @@ static void test_state_runs(void **state) {
       } else {
         snprintf(model[k], sizeof model[k], "v%llu.%zu", (unsigned long long)h, i);
         spec_kv(x, &w.maker, nonce, 1, key[k], model[k]);
-        has[k] = true;
+        has[k] = put_since[k] = true;
       }
     }
     struct blok_header hh;
@@ -877,14 +877,16 @@ static void test_state_runs(void **state) {
       check_kv(&w, key[k], has[k] ? model[k] : NULL);
       if (runs && had[k] && !has[k]) hides_del++;
       if (runs && had[k] && has[k] && strcmp(model[k], merged[k]) != 0) hides_put++;
+      if (runs && !had[k] && !has[k] && put_since[k]) gone++;
     }
     if (h % 16 == 0)
       for (int k = 0; k < KEYS; k++) {
         had[k] = has[k];
+        put_since[k] = false;
         memcpy(merged[k], model[k], sizeof merged[k]);
       }
   }
-  assert_true(hides_put > 0 && hides_del > 0); /* the schedule has both cases */
+  assert_true(hides_put > 0 && hides_del > 0 && gone > 0); /* the schedule has all three */
   close_world(&w);
   open_world(&w, "blokauto-test", BLOK_OK);
   for (int k = 0; k < KEYS; k++) check_kv(&w, key[k], has[k] ? model[k] : NULL);
