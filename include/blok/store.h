@@ -24,7 +24,7 @@ enum blok_table {
   BLOK_TABLE_STATE = 4,     /* state-tree key[32] -> value bytes (read with blok_state_get) */
   BLOK_TABLE_QC = 5,        /* u64 height (big-endian) -> quorum certificate of that block */
   BLOK_TABLE_BLOCKHASH = 6, /* block hash[32] -> u64 height (big-endian) */
-  BLOK_TABLE_SMT_ROOTS = 7, /* state root hash[32] -> u64 version of its node (big-endian) */
+  BLOK_TABLE_SMT_ROOTS = 7, /* state root hash[32] -> u64 version, u32 slot of its node (BE) */
   BLOK_TABLE_TXRUN = 8, /* u64 height (big-endian) -> its block's txidx entries, not merged yet */
   BLOK_TABLE_STATERUN = 9, /* u64 height (big-endian) -> its block's state writes, not merged yet */
   BLOK_TABLE_CORE_COUNT = 10,

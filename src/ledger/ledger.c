@@ -175,7 +175,9 @@ static enum blok_err put_run(struct blok_txn *t, const struct run_kind *k, uint6
   }
   if (entries > UINT32_MAX - bytes) return BLOK_ETOOLONG; /* offsets are u32 */
   bytes += entries;
-  qsort(refs, n, sizeof *refs, ref_by_id);
+  bool in_order = true; /* a state run's refs come sorted */
+  for (size_t i = 1; i < n && in_order; i++) in_order = ref_by_id(&refs[i - 1], &refs[i]) < 0;
+  if (!in_order) qsort(refs, n, sizeof *refs, ref_by_id);
   struct blok_buf run;
   blok_buf_init(&run, bytes);
   enum blok_err rc = blok_buf_reserve(&run, bytes);
@@ -323,19 +325,15 @@ static enum blok_err put_txidx_run(struct blok_txn *t, const struct blok_exec *x
   struct blok_buf entries;
   blok_buf_init(&entries, n * TXIDX_VALUE_MAX);
   struct run_ref *refs = malloc(n * sizeof *refs);
-  size_t *offs = malloc(n * sizeof *offs);
-  enum blok_err rc = refs && offs ? BLOK_OK : BLOK_ENOMEM;
+  /* reserved whole, so the entries do not move while the refs point into them */
+  enum blok_err rc = refs ? blok_buf_reserve(&entries, n * TXIDX_VALUE_MAX) : BLOK_ENOMEM;
   for (size_t i = 0; rc == BLOK_OK && i < n; i++) {
-    offs[i] = entries.len;
+    size_t off = entries.len;
     rc = txidx_entry(&entries, x->h.height, (uint32_t)i, &x->results[i].r);
+    refs[i] = (struct run_ref){
+        .id = x->results[i].id, .entry = entries.data + off, .len = entries.len - off, .at = i};
   }
-  for (size_t i = 0; rc == BLOK_OK && i < n; i++) /* the entries have stopped moving */
-    refs[i] = (struct run_ref){.id = x->results[i].id,
-                               .entry = entries.data + offs[i],
-                               .len = (i + 1 < n ? offs[i + 1] : entries.len) - offs[i],
-                               .at = i};
   if (rc == BLOK_OK) rc = put_run(t, &TXIDX_RUNS, x->h.height, refs, n);
-  free(offs);
   free(refs);
   blok_buf_release(&entries);
   return rc;

@@ -125,6 +125,22 @@ static void teardown(struct world *w) {
   rmdir(w->dir);
 }
 
+/* A signed module/type transaction in buf (which, like payload, must outlive tx). */
+static void sign_tx(struct blok_tx *tx, struct blok_buf *buf, const struct blok_sign_keypair *kp,
+                    const char *chain, const char *module, const char *type, uint64_t nonce,
+                    const uint8_t *payload, size_t len) {
+  memset(tx, 0, sizeof *tx);
+  tx->version = BLOK_TX_VERSION;
+  snprintf(tx->chain_id, sizeof tx->chain_id, "%s", chain);
+  snprintf(tx->module, sizeof tx->module, "%s", module);
+  snprintf(tx->type, sizeof tx->type, "%s", type);
+  tx->nonce = nonce;
+  tx->expiry_height = 100;
+  tx->payload = payload;
+  tx->payload_len = len;
+  assert_int_equal(blok_tx_sign(tx, kp, buf), BLOK_OK);
+}
+
 /* A signed anchor/record transaction in buf (which must outlive tx). */
 static void anchor_tx(struct blok_tx *tx, struct blok_buf *buf, struct blok_buf *payload,
                       const struct blok_sign_keypair *kp, const char *chain, uint64_t nonce,
@@ -134,16 +150,7 @@ static void anchor_tx(struct blok_tx *tx, struct blok_buf *buf, struct blok_buf 
   blok_buf_clear(payload);
   blok_buf_clear(buf);
   assert_int_equal(blok_anchor_payload(payload, hash, doc), BLOK_OK);
-  memset(tx, 0, sizeof *tx);
-  tx->version = BLOK_TX_VERSION;
-  snprintf(tx->chain_id, sizeof tx->chain_id, "%s", chain);
-  snprintf(tx->module, sizeof tx->module, "anchor");
-  snprintf(tx->type, sizeof tx->type, "record");
-  tx->nonce = nonce;
-  tx->expiry_height = 100;
-  tx->payload = payload->data;
-  tx->payload_len = payload->len;
-  assert_int_equal(blok_tx_sign(tx, kp, buf), BLOK_OK);
+  sign_tx(tx, buf, kp, chain, "anchor", "record", nonce, payload->data, payload->len);
 }
 
 static void sign_qc(struct world *w, const struct blok_header *h, struct blok_qc *qc) {
@@ -791,18 +798,9 @@ static void spec_kv(struct blok_exec *x, const struct blok_sign_keypair *kp, uin
   memcpy(pl + 2, key, kl);
   if (vl) memcpy(pl + 2 + kl, val, vl);
   struct blok_tx tx;
-  memset(&tx, 0, sizeof tx);
-  tx.version = BLOK_TX_VERSION;
-  snprintf(tx.chain_id, sizeof tx.chain_id, "blokauto-test");
-  snprintf(tx.module, sizeof tx.module, "kv");
-  snprintf(tx.type, sizeof tx.type, "set");
-  tx.nonce = nonce;
-  tx.expiry_height = 100;
-  tx.payload = pl;
-  tx.payload_len = 2 + kl + vl;
   struct blok_buf buf;
   blok_buf_init(&buf, BLOK_TX_ENCODED_MAX);
-  assert_int_equal(blok_tx_sign(&tx, kp, &buf), BLOK_OK);
+  sign_tx(&tx, &buf, kp, "blokauto-test", "kv", "set", nonce, pl, 2 + kl + vl);
   struct blok_tx_result res;
   assert_int_equal(try_tx(x, &tx, false, &res), BLOK_OK);
   if (res.code != BLOK_OK) fail_msg("kv/set %s refused: %s", key, res.msg);
